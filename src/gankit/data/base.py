@@ -11,6 +11,7 @@ float32 N x D in their native coordinates. Models map to and from their own rang
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import torch
 
@@ -41,3 +42,22 @@ class TensorDataset:
         x = self.x.index_select(0, index)
         y = None if self.y is None else self.y.index_select(0, index)
         return x, y
+
+
+class Dataset(Protocol):
+    """What the rest of gankit may rely on: ``TensorDataset`` and the streaming image folder."""
+
+    name: str
+    kind: str
+    num_classes: int
+    class_names: list[str] | None
+    modes: torch.Tensor | None
+    mode_std: float | None
+    info: dict
+
+    def __len__(self) -> int: ...
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]: ...
+
+    def get(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]: ...

@@ -1,0 +1,61 @@
+"""gankit sample RUN -n N -o grid.png | samples.npy | folder/"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .. import viz
+from ..errors import ConfigError
+
+
+def register(subs) -> None:
+    p = subs.add_parser("sample", help="draw samples from a trained run",
+                        description="Draw samples from a run: a grid (.png), the raw array "
+                                    "(.npy, data shape and range), or one PNG each (folder/).")
+    p.add_argument("run", help="run directory")
+    p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("-o", "--out", required=True, help="OUT.png, OUT.npy or FOLDER/")
+    p.add_argument("--nrow", type=int, default=None, help="images per grid row")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | auto")
+    p.add_argument("--force", action="store_true", help="overwrite existing output")
+    p.set_defaults(func=run)
+
+
+def _writer(out: str):
+    if out.endswith(("/", "\\")) or Path(out).is_dir():
+        return "folder"
+    suffix = Path(out).suffix.lower()
+    if suffix in (".png", ".npy"):
+        return suffix[1:]
+    raise ConfigError(f"-o {out}: use a .png (grid), a .npy (array) or a folder ending in /")
+
+
+def run(args) -> int:
+    from ..run import load, resolve_device
+
+    if args.n <= 0:
+        raise ConfigError(f"-n must be positive, got {args.n}")
+    kind = _writer(args.out)
+    out = Path(args.out)
+    if kind != "folder" and out.exists() and not args.force:
+        raise ConfigError(f"{out} already exists: pass --force to overwrite it")
+    run_ = load(args.run, device=str(resolve_device(args.device)))
+    samples = run_.sample(args.n, seed=args.seed)
+    if kind == "npy":
+        np.save(out, samples.numpy())
+    elif kind == "png":
+        viz.save_samples(samples, out, nrow=args.nrow)
+    else:
+        if samples.dim() != 4:
+            raise ConfigError("one PNG per sample needs image data: use -o OUT.npy or OUT.png")
+        out.mkdir(parents=True, exist_ok=True)
+        existing = [out / f"{i:05d}.png" for i in range(args.n) if (out / f"{i:05d}.png").exists()]
+        if existing and not args.force:
+            raise ConfigError(f"{existing[0]} already exists: pass --force or use another folder")
+        for i, img in enumerate(samples):
+            viz.save_image_grid(img[None], out / f"{i:05d}.png", nrow=1, scale=1)
+    print(f"wrote {args.n} samples to {out}")
+    return 0

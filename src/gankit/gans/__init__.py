@@ -1,0 +1,3 @@
+from .gan import GAN, PRIORS
+
+__all__ = ["GAN", "PRIORS"]

@@ -1,0 +1,66 @@
+"""The fully connected GAN of Goodfellow et al. 2014.
+
+MNIST setting: G is noise 100 -> 1200 ReLU -> 1200 ReLU -> 784 sigmoid; D is two maxout layers of
+240 units x 5 pieces and a sigmoid output (here a logit: the losses apply the sigmoid). Sizes are
+arguments, so the same classes serve 2-D toy mixtures (with a linear output).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+# Output activation -> the range it produces (None: unbounded, for points).
+OUTPUTS: dict[str, tuple[type[nn.Module], tuple[float, float] | None]] = {
+    "sigmoid": (nn.Sigmoid, (0.0, 1.0)),
+    "tanh": (nn.Tanh, (-1.0, 1.0)),
+    "linear": (nn.Identity, None),
+}
+
+
+class MLPGenerator(nn.Module):
+    def __init__(self, latent_dim: int, out_shape: tuple[int, ...], hidden=(1200, 1200),
+                 output: str = "sigmoid"):
+        super().__init__()
+        self.out_shape = tuple(out_shape)
+        activation, self.output_range = OUTPUTS[output]
+        layers: list[nn.Module] = []
+        width = latent_dim
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            width = h
+        layers += [nn.Linear(width, math.prod(out_shape)), activation()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:  # B x latent -> B x *out_shape
+        return self.net(z).view(z.shape[0], *self.out_shape)
+
+
+class Maxout(nn.Module):
+    """max over `pieces` affine maps (Goodfellow et al. 2013)."""
+
+    def __init__(self, in_features: int, units: int, pieces: int):
+        super().__init__()
+        self.units, self.pieces = units, pieces
+        self.linear = nn.Linear(in_features, units * pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # B x in -> B x units
+        return self.linear(x).view(x.shape[0], self.units, self.pieces).amax(dim=2)
+
+
+class MLPDiscriminator(nn.Module):
+    def __init__(self, in_shape: tuple[int, ...], hidden=(240, 240), pieces: int = 5,
+                 input_dropout: float = 0.0):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Flatten(), nn.Dropout(input_dropout)]
+        width = math.prod(in_shape)
+        for h in hidden:
+            layers.append(Maxout(width, h, pieces))
+            width = h
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # B x *in_shape -> B logits
+        return self.net(x).squeeze(1)

@@ -1,0 +1,195 @@
+"""A run directory, and the Python API over it: train, resume, load, sample, describe.
+
+    RUN/config.json      every setting (Config), with the gankit version
+    RUN/data.json        what the data was: kind, item shape, classes, mode centers
+    RUN/log.jsonl        one JSON line per logging interval
+    RUN/samples/         fixed-noise grids, step-XXXXXXXX.png
+    RUN/curves.png       losses and D outputs against step
+    RUN/checkpoints/     step-XXXXXXXX/ (weights + training state), newest last
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+
+from .config import Config, validate
+from .data import load_dataset
+from .errors import CheckpointError, ConfigError
+from .gans import GAN
+from .losses import LOSSES
+from .nets import build_models
+from .training.callbacks import Checkpointer, Curves, JsonlLog, ProgressBar, SampleGrid
+from .training.checkpoint import (D_FILE, G_FILE, clean_partial_saves, latest_checkpoint,
+                                  load_state, load_weights)
+from .training.loop import Trainer
+
+# Settings that may change when a run is resumed; the rest would make it a different run.
+RESUMABLE = {"train.steps", "train.device", "train.log_every", "train.sample_every",
+             "train.checkpoint_every", "train.keep_checkpoints", "data.data_dir", "data.download"}
+
+
+@dataclass
+class DataInfo:
+    """What G must produce, saved so a run can be sampled without its dataset."""
+
+    name: str
+    kind: str
+    sample_shape: tuple[int, ...]
+    size: int
+    num_classes: int = 0
+    class_names: list[str] | None = None
+    modes: list[list[float]] | None = None
+    mode_std: float | None = None
+
+    @classmethod
+    def of(cls, data) -> "DataInfo":
+        modes = getattr(data, "modes", None)
+        return cls(name=data.name, kind=data.kind, sample_shape=tuple(data.sample_shape),
+                   size=len(data), num_classes=data.num_classes,
+                   class_names=data.class_names,
+                   modes=None if modes is None else modes.tolist(),
+                   mode_std=getattr(data, "mode_std", None))
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.__dict__, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "DataInfo":
+        try:
+            d = json.loads(path.read_text())
+            d["sample_shape"] = tuple(d["sample_shape"])
+            return cls(**d)
+        except FileNotFoundError:
+            raise CheckpointError(f"{path} is missing: is {path.parent} a gankit run directory?") from None
+        except (ValueError, TypeError, KeyError) as e:
+            raise CheckpointError(f"{path} is unreadable ({e})") from None
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for, but PyTorch sees no CUDA GPU: use --device cpu")
+    return torch.device(name)
+
+
+def build_gan(cfg: Config, info: DataInfo, device: torch.device | str = "cpu") -> GAN:
+    G, D = build_models(cfg.model, info.sample_shape, info.kind)
+    gan = GAN(G, D, LOSSES.get(cfg.train.loss), cfg.model.latent_dim, cfg.model.prior)
+    return gan.to(device)
+
+
+class Run:
+    """A trained (or training) GAN and its run directory."""
+
+    def __init__(self, path: Path, cfg: Config, info: DataInfo, gan: GAN, step: int):
+        self.path, self.config, self.data_info, self.gan, self.step = Path(path), cfg, info, gan, step
+
+    @property
+    def G(self) -> torch.nn.Module:
+        return self.gan.G
+
+    @property
+    def D(self) -> torch.nn.Module:
+        return self.gan.D
+
+    def sample(self, n: int, seed: int | None = 0) -> torch.Tensor:
+        """n samples in the data's own shape and range ([0, 1] for images)."""
+        return self.gan.sample(n, seed=seed)
+
+    def parameter_counts(self) -> dict[str, int]:
+        return {"generator": sum(p.numel() for p in self.G.parameters()),
+                "discriminator": sum(p.numel() for p in self.D.parameters())}
+
+    def describe(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "run": str(self.path), "model": c.model.name, "preset": c.preset,
+            "data": f"{self.data_info.name} ({self.data_info.kind}, {self.data_info.size} items "
+                    f"of shape {'x'.join(map(str, self.data_info.sample_shape))})",
+            "loss": c.train.loss, "optimizer": c.train.optimizer, "d_steps": c.train.d_steps,
+            "batch_size": c.train.batch_size, "latent": f"{c.model.latent_dim} ({c.model.prior})",
+            "steps_trained": self.step, "steps_target": c.train.steps,
+            **{f"params_{k}": v for k, v in self.parameter_counts().items()},
+        }
+
+
+def load(path: str | Path, device: str = "cpu") -> Run:
+    """Rebuild a run's GAN from its directory alone (config, data.json, newest checkpoint)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise CheckpointError(f"run directory {path} does not exist")
+    cfg = validate(Config.load(path / "config.json"))
+    info = DataInfo.load(path / "data.json")
+    gan = build_gan(cfg, info, resolve_device(device))
+    ckpt = latest_checkpoint(path)
+    load_weights(gan.G, ckpt / G_FILE)
+    load_weights(gan.D, ckpt / D_FILE)
+    step, _ = load_state(ckpt)
+    return Run(path, cfg, info, gan, step)
+
+
+def _prepare_dir(out: Path, force: bool) -> None:
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise ConfigError(
+                f"{out} already exists: pass --force to overwrite it, --resume to continue it, "
+                "or choose another --out"
+            )
+        if not (out / "config.json").exists():
+            raise ConfigError(f"{out} is not a gankit run directory; refusing to delete it with --force")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def train(cfg: Config, out: str | Path, *, resume: bool = False, force: bool = False,
+          progress: bool = True, callbacks: Iterable[Any] = ()) -> Run:
+    """Train a new run in `out`, or continue it (resume=True) up to cfg.train.steps."""
+    out = Path(out)
+    validate(cfg)
+    device = resolve_device(cfg.train.device)
+    data = load_dataset(cfg.data.name, data_dir=cfg.data.data_dir, resolution=cfg.data.resolution,
+                        channels=cfg.data.channels, download=cfg.data.download,
+                        skip_bad=cfg.data.skip_bad, seed=cfg.train.seed)
+    info = DataInfo.of(data)
+    if resume:
+        saved = DataInfo.load(out / "data.json")
+        if saved.sample_shape != info.sample_shape:
+            raise ConfigError(f"the data now has items of shape {info.sample_shape}, the run was "
+                              f"trained on {saved.sample_shape}: resume with the same data")
+    torch.manual_seed(cfg.train.seed)  # initial weights follow --seed
+    gan = build_gan(cfg, info, device)
+    trainer = Trainer(gan, data, cfg.train)
+    if resume:
+        clean_partial_saves(out)
+        ckpt = latest_checkpoint(out)
+        load_weights(gan.G, ckpt / G_FILE)
+        load_weights(gan.D, ckpt / D_FILE)
+        _, state = load_state(ckpt)
+        trainer.load_state_dict(state)
+    else:
+        _prepare_dir(out, force)
+        info.save(out / "data.json")
+    cfg.save(out / "config.json")  # on resume: records the new target steps
+
+    log = JsonlLog(out / "log.jsonl", cfg.train.log_every)
+    real = modes = None
+    if info.kind == "points":
+        real = data.get(torch.arange(min(len(data), 2000)))[0]
+        modes = getattr(data, "modes", None)
+    trainer.callbacks = [
+        log, ProgressBar(log, enabled=progress),
+        SampleGrid(out / "samples", cfg.train.sample_every, n=1000 if real is not None else 64,
+                   seed=cfg.train.seed, real=real, modes=modes),
+        Checkpointer(out, cfg.train.checkpoint_every, cfg.train.keep_checkpoints),
+        Curves(out / "log.jsonl", out / "curves.png"),
+        *callbacks,
+    ]
+    trainer.run()
+    return Run(out, cfg, info, gan, trainer.step)

@@ -1,0 +1,24 @@
+"""Shared test setup: import gankit from src/ without installing it, and find shared data."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO / "src") not in sys.path:
+    sys.path.insert(0, str(REPO / "src"))
+
+# Real MNIST / Fashion-MNIST .gz files (``<SHARED_DATA>/mnist/...``); tests skip without them.
+SHARED_DATA = Path(os.environ.get("GANKIT_TEST_DATA") or REPO.parent / "shared" / "datasets")
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The shared datasets folder, or a skip saying where it was looked for."""
+    if not (SHARED_DATA / "mnist").is_dir():
+        pytest.skip(f"no shared datasets at {SHARED_DATA} (set GANKIT_TEST_DATA)")
+    return SHARED_DATA
