@@ -157,3 +157,18 @@ def test_checkpoint_not_matching_its_config(ring_run, tmp_path, capsys):
     (broken / "config.json").write_text(json.dumps(cfg))
     assert gankit("sample", broken, "-n", 4, "-o", tmp_path / "x.npy") == 2
     assert "does not match the model in config.json" in capsys.readouterr().err
+
+
+def test_resume_through_out_flag(tmp_path):
+    import gankit as gk
+
+    out = tmp_path / "r"
+    assert gankit("train", "--data", "ring8", "--model", "mlp", "--steps", 3, "--out", out, *TINY) == 0
+    assert gankit("train", "--out", out, "--resume", "--steps", 5, "--quiet") == 0
+    assert gk.load(out).step == 5
+
+
+def test_debug_flag_shows_the_traceback():
+    r = subprocess.run([sys.executable, "-m", "gankit", "--debug", "train", "--data", "nosuch",
+                        "--out", "x"], capture_output=True, text=True)
+    assert r.returncode != 0 and "Traceback" in r.stderr and "unknown dataset" in r.stderr

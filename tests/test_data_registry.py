@@ -30,7 +30,7 @@ def test_mnist_resized_to_32(shared_data):
 
 
 def test_unknown_name():
-    message = ("unknown dataset 'foo': use one of ring8, grid25, mnist, fashion-mnist, digits, "
+    message = ("unknown dataset 'foo': use one of ring8, grid25, mnist, fashion-mnist, digits, stacked-mnist, "
                "or a path to an image folder / .npy / .npz")
     with pytest.raises(DataError) as caught:
         load_dataset("foo")

@@ -12,7 +12,7 @@ def _rand(n, d, seed):
 # name -> (positional args: fake[, real], keyword options), all in the uniform convention.
 CASES = {
     "parzen": ((_rand(50, 3, 0), _rand(20, 3, 1)), {"valid": _rand(20, 3, 2)}),
-    "frechet": ((_rand(50, 3, 0), _rand(40, 3, 1)), {}),
+    "fid": ((_rand(50, 3, 0), _rand(40, 3, 1)), {}),
     "kid": ((_rand(50, 3, 0), _rand(40, 3, 1)), {"subsets": 3, "subset_size": 20}),
     "prdc": ((_rand(50, 3, 0), _rand(40, 3, 1)), {}),
     "modes": ((_rand(50, 2, 0),), {"centers": torch.zeros(1, 2), "std": 1.0}),

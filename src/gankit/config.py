@@ -40,6 +40,7 @@ class ModelConfig:
     maxout_pieces: int = 5               # mlp
     d_dropout: float = 0.0               # mlp: dropout on D's input
     width: int = 0                       # dcgan: channels next to the image; 0 = 128 up to 28 px, else 64
+    spectral_norm: bool = False          # any model: spectral normalisation of D's conv/linear layers
 
 
 @dataclass
@@ -48,7 +49,11 @@ class TrainConfig:
     batch_size: int = 64
     d_steps: int = 1                     # k: discriminator updates per generator update
     loss: str = "nonsaturating"
-    optimizer: str = "adam"              # adam | sgd
+    penalty: str = "none"                # none | gp (Gulrajani et al.) | r1 (Mescheder et al.), on D
+    penalty_weight: float = 10.0         # gp: lambda; r1: gamma (D's loss gets gamma/2 * R1)
+    clip: float = 0.0                    # clamp D's weights to [-clip, clip] after each D step; 0 = off
+    ema: float = 0.0                     # decay of an average of G's weights (e.g. 0.999); 0 = off
+    optimizer: str = "adam"              # adam | sgd | rmsprop
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)  # adam
@@ -201,6 +206,11 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"data.channels must be 1 or 3, got {values['data.channels']}")
     if not 0.0 <= cfg.model.d_dropout < 1.0:
         raise ConfigError(f"model.d_dropout must be in [0, 1), got {cfg.model.d_dropout}")
+    for key in ("train.penalty_weight", "train.clip"):
+        if values[key] < 0:
+            raise ConfigError(f"{key} must be 0 (off) or positive, got {values[key]}")
+    if not 0.0 <= cfg.train.ema < 1.0:
+        raise ConfigError(f"train.ema must be in [0, 1) (0 = off, e.g. 0.999), got {cfg.train.ema}")
     if cfg.model.width < 0:
         raise ConfigError(f"model.width must be 0 (automatic) or positive, got {cfg.model.width}")
     if cfg.train.device not in ("auto", "cpu", "cuda") and not cfg.train.device.startswith("cuda:"):

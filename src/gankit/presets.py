@@ -26,3 +26,38 @@ PRESETS.add("dcgan", {
     "train.betas": (0.5, 0.999), "train.batch_size": 128, "train.d_steps": 1,
     "train.loss": "nonsaturating",
 })
+
+# The presets below choose an objective and its training recipe only: they work with any
+# --model (mlp or dcgan) and leave the network's settings alone.
+
+# Arjovsky et al. 2017, Algorithm 1: critic weights clipped to [-0.01, 0.01] after every update,
+# n_critic = 5, RMSProp with lr 5e-5, m = 64.
+PRESETS.add("wgan", {
+    "train.loss": "wasserstein", "train.penalty": "none", "train.clip": 0.01,
+    "train.d_steps": 5, "train.optimizer": "rmsprop", "train.lr_g": 5e-5, "train.lr_d": 5e-5,
+    "train.batch_size": 64,
+})
+
+# Gulrajani et al. 2017, Algorithm 1: gradient penalty lambda = 10, n_critic = 5, Adam with
+# lr 1e-4 and betas (0, 0.9) as the paper states. The authors' code (wgan_gp) used betas
+# (0.5, 0.9); `--set train.betas=0.5,0.9` picks that. The paper drops BatchNorm from the critic
+# (the penalty is per sample, BatchNorm mixes samples); gankit's dcgan D keeps it.
+PRESETS.add("wgan-gp", {
+    "train.loss": "wasserstein", "train.penalty": "gp", "train.penalty_weight": 10.0,
+    "train.clip": 0.0, "train.d_steps": 5, "train.optimizer": "adam", "train.lr_g": 1e-4,
+    "train.lr_d": 1e-4, "train.betas": (0.0, 0.9), "train.batch_size": 64,
+})
+
+# Mao et al. 2017: least-squares objective (a=0, b=c=1), Adam lr 2e-4, beta1 0.5.
+PRESETS.add("lsgan", {
+    "train.loss": "least-squares", "train.d_steps": 1, "train.optimizer": "adam",
+    "train.lr_g": 2e-4, "train.lr_d": 2e-4, "train.betas": (0.5, 0.999),
+})
+
+# Miyato et al. 2018 (SNGAN), the hinge-loss setting: Adam lr 2e-4, betas (0, 0.9), n_dis = 5,
+# spectral normalisation on D (the betas and n_dis were tuned with it).
+PRESETS.add("hinge", {
+    "train.loss": "hinge", "train.d_steps": 5, "train.optimizer": "adam",
+    "train.lr_g": 2e-4, "train.lr_d": 2e-4, "train.betas": (0.0, 0.9),
+    "model.spectral_norm": True,
+})

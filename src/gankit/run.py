@@ -25,8 +25,9 @@ from .gans import GAN
 from .losses import LOSSES
 from .nets import build_models
 from .training.callbacks import Checkpointer, Curves, JsonlLog, ProgressBar, SampleGrid
-from .training.checkpoint import (D_FILE, G_FILE, clean_partial_saves, latest_checkpoint,
-                                  load_state, load_weights)
+from .training.checkpoint import (D_FILE, G_EMA_FILE, G_FILE, clean_partial_saves,
+                                  latest_checkpoint, load_state, load_weights)
+from .training.ema import make_ema
 from .training.loop import Trainer
 
 # Settings that may change when a run is resumed; the rest would make it a different run.
@@ -85,11 +86,22 @@ def build_gan(cfg: Config, info: DataInfo, device: torch.device | str = "cpu") -
     return gan.to(device)
 
 
-class Run:
-    """A trained (or training) GAN and its run directory."""
+def load_models(ckpt: Path, gan: GAN, G_ema: torch.nn.Module | None = None) -> None:
+    """A checkpoint's weights into G, D and (if given) G's moving average."""
+    load_weights(gan.G, ckpt / G_FILE)
+    load_weights(gan.D, ckpt / D_FILE)
+    if G_ema is not None:
+        load_weights(G_ema, ckpt / G_EMA_FILE)
 
-    def __init__(self, path: Path, cfg: Config, info: DataInfo, gan: GAN, step: int):
+
+class Run:
+    """A trained (or training) GAN and its run directory. G_ema is the moving average of G's
+    weights for runs trained with train.ema, else None."""
+
+    def __init__(self, path: Path, cfg: Config, info: DataInfo, gan: GAN, step: int,
+                 G_ema: torch.nn.Module | None = None):
         self.path, self.config, self.data_info, self.gan, self.step = Path(path), cfg, info, gan, step
+        self.G_ema = G_ema
 
     @property
     def G(self) -> torch.nn.Module:
@@ -99,9 +111,10 @@ class Run:
     def D(self) -> torch.nn.Module:
         return self.gan.D
 
-    def sample(self, n: int, seed: int | None = 0) -> torch.Tensor:
-        """n samples in the data's own shape and range ([0, 1] for images)."""
-        return self.gan.sample(n, seed=seed)
+    def sample(self, n: int, seed: int | None = 0, raw: bool = False) -> torch.Tensor:
+        """n samples in the data's own shape and range ([0, 1] for images), from the moving
+        average of G's weights when the run keeps one, unless raw=True (the last G)."""
+        return self.gan.sample(n, seed=seed, G=None if raw else self.G_ema)
 
     def parameter_counts(self) -> dict[str, int]:
         return {"generator": sum(p.numel() for p in self.G.parameters()),
@@ -113,26 +126,28 @@ class Run:
             "run": str(self.path), "model": c.model.name, "preset": c.preset,
             "data": f"{self.data_info.name} ({self.data_info.kind}, {self.data_info.size} items "
                     f"of shape {'x'.join(map(str, self.data_info.sample_shape))})",
-            "loss": c.train.loss, "optimizer": c.train.optimizer, "d_steps": c.train.d_steps,
+            "loss": c.train.loss, "penalty": c.train.penalty, "clip": c.train.clip,
+            "ema": c.train.ema, "optimizer": c.train.optimizer, "d_steps": c.train.d_steps,
             "batch_size": c.train.batch_size, "latent": f"{c.model.latent_dim} ({c.model.prior})",
             "steps_trained": self.step, "steps_target": c.train.steps,
             **{f"params_{k}": v for k, v in self.parameter_counts().items()},
         }
 
 
-def load(path: str | Path, device: str = "cpu") -> Run:
-    """Rebuild a run's GAN from its directory alone (config, data.json, newest checkpoint)."""
+def load(path: str | Path, device: str = "cpu", raw: bool = False) -> Run:
+    """Rebuild a run's GAN from its directory alone (config, data.json, newest checkpoint).
+    raw=True leaves out the moving average of G, so the run samples from the last G."""
     path = Path(path)
     if not path.is_dir():
         raise CheckpointError(f"run directory {path} does not exist")
     cfg = validate(Config.load(path / "config.json"))
     info = DataInfo.load(path / "data.json")
     gan = build_gan(cfg, info, resolve_device(device))
+    G_ema = make_ema(gan.G) if cfg.train.ema > 0 and not raw else None
     ckpt = latest_checkpoint(path)
-    load_weights(gan.G, ckpt / G_FILE)
-    load_weights(gan.D, ckpt / D_FILE)
+    load_models(ckpt, gan, G_ema)
     step, _ = load_state(ckpt)
-    return Run(path, cfg, info, gan, step)
+    return Run(path, cfg, info, gan, step, G_ema)
 
 
 def _prepare_dir(out: Path, force: bool) -> None:
@@ -169,8 +184,7 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, force: bool = F
     if resume:
         clean_partial_saves(out)
         ckpt = latest_checkpoint(out)
-        load_weights(gan.G, ckpt / G_FILE)
-        load_weights(gan.D, ckpt / D_FILE)
+        load_models(ckpt, gan, trainer.g_ema)
         _, state = load_state(ckpt)
         trainer.load_state_dict(state)
     else:
@@ -192,4 +206,4 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, force: bool = F
         *callbacks,
     ]
     trainer.run()
-    return Run(out, cfg, info, gan, trainer.step)
+    return Run(out, cfg, info, gan, trainer.step, trainer.g_ema)

@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from ..errors import GankitError
-from . import info, sample, train
+from . import evaluate, info, sample, train
 
-SUBCOMMANDS = [train, sample, info]
+SUBCOMMANDS = [train, sample, info, evaluate]
 
 
 class Parser(argparse.ArgumentParser):

@@ -21,6 +21,9 @@ def register(subs) -> None:
     p.add_argument("--nrow", type=int, default=None, help="images per grid row")
     p.add_argument("--device", default="cpu", help="cpu | cuda | auto")
     p.add_argument("--force", action="store_true", help="overwrite existing output")
+    p.add_argument("--raw", action="store_true",
+                   help="sample the last generator, not the moving average of its weights "
+                        "(runs trained with train.ema; others always sample the last one)")
     p.set_defaults(func=run)
 
 
@@ -42,8 +45,8 @@ def run(args) -> int:
     out = Path(args.out)
     if kind != "folder" and out.exists() and not args.force:
         raise ConfigError(f"{out} already exists: pass --force to overwrite it")
-    run_ = load(args.run, device=str(resolve_device(args.device)))
-    samples = run_.sample(args.n, seed=args.seed)
+    run_ = load(args.run, device=str(resolve_device(args.device)), raw=args.raw)
+    samples = run_.sample(args.n, seed=args.seed, raw=args.raw)
     if kind == "npy":
         np.save(out, samples.numpy())
     elif kind == "png":

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Modules, not their same-named functions, so ``gankit.data.mnist`` stays the module.
-from gankit.data import digits, mnist, toy2d
+from gankit.data import digits, mnist, stacked, toy2d
 from gankit.data.arrays import load_arrays
 from gankit.data.base import Dataset, TensorDataset
 from gankit.data.images import DEFAULT_MAX_MEMORY_BYTES, StreamingImageFolder, load_image_folder
@@ -52,6 +52,8 @@ DATASETS: dict[str, Builder] = {
     "mnist": lambda o: mnist.mnist(o.data_dir, o.split, o.download),
     "fashion-mnist": lambda o: mnist.fashion_mnist(o.data_dir, o.split, o.download),
     "digits": lambda o: digits.digits(o.split),
+    # one fixed draw of digit triples (seed 0), whatever the training seed
+    "stacked-mnist": lambda o: stacked.stacked_mnist(o.data_dir, o.split, o.download),
 }
 
 # Path loaders by file suffix; folders go to the image-folder loader.

@@ -72,19 +72,22 @@ class GAN(nn.Module):
         }
 
     @torch.no_grad()
-    def sample(self, n: int, seed: int | None = 0, batch_size: int = 500) -> Tensor:
-        """n samples in the data's range, drawn with G in eval mode (BatchNorm uses its running
-        statistics, so a sample does not depend on what else is in its batch)."""
+    def sample(self, n: int, seed: int | None = 0, batch_size: int = 500,
+               G: nn.Module | None = None) -> Tensor:
+        """n samples in the data's range, drawn with G (or another generator of the same shape,
+        such as G's moving average) in eval mode: BatchNorm uses its running statistics, so a
+        sample does not depend on what else is in its batch."""
+        G = self.G if G is None else G
         gen = torch.Generator(device=self.device)
         if seed is not None:
             gen.manual_seed(seed)
         else:
             gen.seed()
-        was_training = self.G.training
-        self.G.eval()
+        was_training = G.training
+        G.eval()
         try:
-            out = [self.to_data(self.G(self.sample_z(min(batch_size, n - i), gen)))
+            out = [self.to_data(G(self.sample_z(min(batch_size, n - i), gen)))
                    for i in range(0, n, batch_size)]
         finally:
-            self.G.train(was_training)
+            G.train(was_training)
         return torch.cat(out).cpu()

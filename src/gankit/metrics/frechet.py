@@ -66,7 +66,7 @@ def fid_from_features(f_real: ArrayLike, f_fake: ArrayLike) -> float:
     return frechet_distance(*feature_stats(a), *feature_stats(b))
 
 
-@register("frechet")
+@register("fid")
 def frechet_report(fake: ArrayLike, real: ArrayLike | None = None) -> dict[str, float]:
     """Registry entry: fake and real are feature sets (N x D) from the same extractor."""
-    return {"frechet_distance": fid_from_features(need_real(real, "frechet"), fake)}
+    return {"fid": fid_from_features(need_real(real, "fid"), fake)}

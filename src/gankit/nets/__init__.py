@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from ..config import ModelConfig
 from ..errors import ConfigError
@@ -38,9 +39,21 @@ def build_dcgan(cfg: ModelConfig, sample_shape: tuple[int, ...], kind: str) -> t
             DCGANDiscriminator(resolution, channels, width))
 
 
+# Miyato et al. 2018: divide each weight by its largest singular value (one power iteration per
+# training forward), so every layer of D, and D itself, is at most 1-Lipschitz. The power
+# iteration's vectors u, v are buffers: they travel in the checkpoint with the weights.
+def spectral_normalize_(module: nn.Module) -> nn.Module:
+    """Spectral normalisation on every conv and linear layer of `module`, in place."""
+    for layer in list(module.modules()):
+        if isinstance(layer, (nn.Linear, nn.modules.conv._ConvNd)):
+            spectral_norm(layer)
+    return module
+
+
 def build_models(cfg: ModelConfig, sample_shape: tuple[int, ...], kind: str):
-    return MODELS.get(cfg.name)(cfg, tuple(sample_shape), kind)
+    G, D = MODELS.get(cfg.name)(cfg, tuple(sample_shape), kind)
+    return G, spectral_normalize_(D) if cfg.spectral_norm else D
 
 
-__all__ = ["MODELS", "build_models", "DCGANGenerator", "DCGANDiscriminator", "MLPGenerator",
+__all__ = ["MODELS", "build_models", "spectral_normalize_", "DCGANGenerator", "DCGANDiscriminator", "MLPGenerator",
            "MLPDiscriminator", "Maxout"]

@@ -84,7 +84,8 @@ class ProgressBar:
 
 
 class SampleGrid:
-    """Draws the same noise every `every` steps so the grids show progress, not luck."""
+    """Draws the same noise every `every` steps so the grids show progress, not luck; with
+    train.ema the grids show the averaged generator, the one `gankit sample` uses."""
 
     def __init__(self, folder: Path, every: int, n: int = 64, seed: int = 0, real=None, modes=None):
         self.folder, self.every, self.n, self.seed = Path(folder), every, n, seed
@@ -105,7 +106,7 @@ class SampleGrid:
 
     @torch.no_grad()
     def save(self, trainer) -> Path:
-        G = trainer.gan.G
+        G = trainer.gan.G if trainer.g_ema is None else trainer.g_ema
         was_training = G.training
         G.eval()
         try:
@@ -134,7 +135,7 @@ class Checkpointer:
 
     def save(self, trainer) -> Path:
         return save_checkpoint(self.run_dir, trainer.step, trainer.gan.G, trainer.gan.D,
-                               trainer.state_dict(), keep=self.keep)
+                               trainer.state_dict(), keep=self.keep, G_ema=trainer.g_ema)
 
 
 class Curves:

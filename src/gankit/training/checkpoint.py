@@ -2,6 +2,7 @@
 
 A checkpoint is a directory ``checkpoints/step-00001000/`` holding
   generator.safetensors, discriminator.safetensors   the weights (and BatchNorm buffers)
+  generator_ema.safetensors                         the moving average of G (runs with train.ema)
   state.safetensors + state.json                    optimizer states, RNG states, counters
 It is written under a temporary name, every file fsynced, then renamed in one atomic step: a
 crash mid-save leaves a stray ``*.tmp-*`` folder (ignored and cleaned) and the previous
@@ -25,6 +26,7 @@ from ..errors import CheckpointError
 
 STEP_DIR = re.compile(r"^step-(\d{8,})$")
 G_FILE, D_FILE = "generator.safetensors", "discriminator.safetensors"
+G_EMA_FILE = "generator_ema.safetensors"
 STATE_TENSORS, STATE_JSON = "state.safetensors", "state.json"
 
 
@@ -74,7 +76,8 @@ def _state_dict(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save_checkpoint(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module,
-                    state: dict[str, Any], keep: int = 2) -> Path:
+                    state: dict[str, Any], keep: int = 2, *,
+                    G_ema: torch.nn.Module | None = None) -> Path:
     """Atomically write the checkpoint for `step`, then keep only the newest `keep`."""
     root = Path(run_dir) / "checkpoints"
     final = root / f"step-{step:08d}"
@@ -88,6 +91,8 @@ def save_checkpoint(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Mo
         tmp.mkdir()
         save_file(_state_dict(G), tmp / G_FILE)
         save_file(_state_dict(D), tmp / D_FILE)
+        if G_ema is not None:
+            save_file(_state_dict(G_ema), tmp / G_EMA_FILE)
         tensors: dict[str, torch.Tensor] = {}
         tree = encode(state, tensors)
         save_file(tensors, tmp / STATE_TENSORS)

@@ -3,16 +3,20 @@
     for each generator update:
         repeat d_steps (k) times:
             fresh real minibatch x, fresh noise z
-            update D on loss.d(D(x), D(G(z)))            (G(z) made without autograd)
+            update D on loss.d(D(x), D(G(z))) + penalties  (G(z) made without autograd)
+            apply D's constraints (weight clipping)
         fresh noise z
         update G on loss.g(D(G(z)))                      (D frozen: no grads for its weights)
+        move the average of G's weights (train.ema)
 
-The loop owns backward() and step(); the GAN object only computes losses. Callbacks (progress,
+The loop owns backward(), step() and the EMA; the GAN object only computes losses. Penalties and
+constraints are chosen once from the config, as lists the D step walks. Callbacks (progress,
 logs, sample grids, checkpoints) see the trainer after every generator update.
 """
 
 from __future__ import annotations
 
+import functools
 import signal
 import threading
 import time
@@ -22,7 +26,9 @@ import torch
 
 from ..config import TrainConfig
 from ..gans import GAN
+from ..penalties import PENALTIES, clip_weights_
 from .batches import Batches
+from .ema import make_ema, update_ema_
 from .optim import make_optimizers
 
 
@@ -32,13 +38,36 @@ class Callback(Protocol):
     def on_end(self, trainer: "Trainer") -> None: ...
 
 
+def match_param_layout(opt: torch.optim.Optimizer) -> None:
+    """Give loaded moment buffers their parameter's strides: checkpoints store them contiguous,
+    and fused optimizers walk parameter and state memory in lockstep."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for k, v in opt.state.get(p, {}).items():
+                if torch.is_tensor(v) and v.shape == p.shape and v.stride() != p.stride():
+                    opt.state[p][k] = torch.empty_like(p).copy_(v)
+
+
 class Trainer:
     def __init__(self, gan: GAN, data, cfg: TrainConfig, callbacks: Iterable[Any] = ()):
         self.gan, self.data, self.cfg = gan, data, cfg
         self.device = gan.device
+        # oneDNN / cuDNN convolutions run faster on NHWC tensors (measured in benchmarks/).
+        convolutional = any(isinstance(m, torch.nn.modules.conv._ConvNd) for m in gan.modules())
+        self.memory_format = torch.channels_last if convolutional else torch.contiguous_format
+        gan.to(memory_format=self.memory_format)
         self.opt_g, self.opt_d = make_optimizers(gan.G, gan.D, cfg)
         torch.manual_seed(cfg.seed)  # dropout and anything else drawing from the global RNG
         self.z_gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        # The gradient penalty's interpolation weights: a stream of their own, saved for resume.
+        self.penalty_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 2)
+        # D's regularisers, chosen once: (name, penalty, weight) terms of its loss, and
+        # constraints applied to it after each of its steps.
+        penalty = PENALTIES.get(cfg.penalty)
+        self.d_penalties = [] if penalty is None else [
+            (cfg.penalty, penalty, cfg.penalty_weight * penalty.factor)]
+        self.d_constraints = [functools.partial(clip_weights_, c=cfg.clip)] if cfg.clip > 0 else []
+        self.g_ema = make_ema(gan.G) if cfg.ema > 0 else None
         self.batches = Batches(len(data), cfg.batch_size, seed=cfg.seed + 1)
         self.callbacks = list(callbacks)
         self.step = 0                  # generator updates done
@@ -50,16 +79,23 @@ class Trainer:
     # --- Algorithm 1 -------------------------------------------------------------------------
     def real_batch(self) -> torch.Tensor:
         x, _ = self.data.get(self.batches.next())
-        return self.gan.to_model(x.to(self.device, non_blocking=True))
+        x = x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+        return self.gan.to_model(x)
 
     def d_update(self) -> dict[str, torch.Tensor]:
         real = self.real_batch()
         with torch.no_grad():  # D's update needs no gradient through G
             fake = self.gan.G(self.gan.sample_z(real.shape[0], self.z_gen))
         loss, stats = self.gan.d_loss(real, fake)
+        for name, penalty, weight in self.d_penalties:
+            value = penalty.compute(self.gan.D, real, fake, self.penalty_gen)
+            loss = loss + weight * value
+            stats[f"penalty_{name}"] = value.detach()
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
+        for constrain in self.d_constraints:
+            constrain(self.gan.D)
         return stats
 
     def g_update(self) -> dict[str, torch.Tensor]:
@@ -73,6 +109,8 @@ class Trainer:
             self.opt_g.step()
         finally:
             D.requires_grad_(True)
+        if self.g_ema is not None:
+            update_ema_(self.g_ema, self.gan.G, self.cfg.ema)
         return stats
 
     def train_step(self) -> dict[str, torch.Tensor]:
@@ -130,7 +168,8 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "batches": self.batches.state_dict(),
-            "rng": {"torch": torch.get_rng_state(), "z": self.z_gen.get_state()},
+            "rng": {"torch": torch.get_rng_state(), "z": self.z_gen.get_state(),
+                    "penalty": self.penalty_gen.get_state()},
         }
         if torch.cuda.is_available() and self.device.type == "cuda":
             state["rng"]["cuda"] = torch.cuda.get_rng_state(self.device)
@@ -138,10 +177,13 @@ class Trainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.step = int(state["step"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        for opt, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
+            opt.load_state_dict(state[key])
+            match_param_layout(opt)
         self.batches.load_state_dict(state["batches"])
         torch.set_rng_state(state["rng"]["torch"])
         self.z_gen.set_state(state["rng"]["z"])
+        if "penalty" in state["rng"]:  # absent from checkpoints of gankit before penalties
+            self.penalty_gen.set_state(state["rng"]["penalty"])
         if "cuda" in state["rng"] and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)

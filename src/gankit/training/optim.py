@@ -27,6 +27,13 @@ def sgd(params, lr: float, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(list(params), lr=lr, momentum=cfg.momentum)
 
 
+@OPTIMIZERS.register("rmsprop")
+def rmsprop(params, lr: float, cfg: TrainConfig) -> torch.optim.Optimizer:
+    # Arjovsky et al. 2017 chose RMSProp for WGAN: momentum-based steps (Adam) made the clipped
+    # critic's training unstable. No momentum here either, as in the authors' code.
+    return torch.optim.RMSprop(list(params), lr=lr)
+
+
 def make_optimizers(G: torch.nn.Module, D: torch.nn.Module, cfg: TrainConfig):
     build = OPTIMIZERS.get(cfg.optimizer)
     return build(G.parameters(), cfg.lr_g, cfg), build(D.parameters(), cfg.lr_d, cfg)
