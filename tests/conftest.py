@@ -6,7 +6,11 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
+# Tests use tiny models: one thread per process is as fast and keeps parallel runs and the
+# CLI subprocesses they start from fighting over the cores.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO / "src") not in sys.path:
