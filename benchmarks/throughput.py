@@ -1,27 +1,48 @@
-"""Training throughput: gankit's loop next to plain PyTorch loops of the same DCGAN.
+"""gankit's performance record: training throughput next to plain PyTorch loops of the same DCGAN,
+the machine's peak, FLOP/s achieved, sampling throughput and peak memory of training.
 
-    python benchmarks/throughput.py                      # 28x28 DCGAN, batch 64, 5 rounds
-    python benchmarks/throughput.py --resolution 64 --channels 3 --rounds 3
+    python benchmarks/throughput.py                      # 28x28x1 and 64x64x3 DCGAN, batch 64
+    python benchmarks/throughput.py --quick              # a minute: fewer rounds, smaller peak test
+    python benchmarks/throughput.py --configs 28x28x1 --loops gankit,plain-alg1 --rounds 7
 
-Each round times every loop for --steps iterations (after warm-up), one loop after another, so a
-slow moment of the machine hits all of them alike; the table shows medians over rounds and the
-ratio of gankit to each plain loop. Images/s counts real images consumed by D (batch x k).
+Training: each round times every loop for --steps iterations (after warm-up), one loop after
+another, starting with a different loop each round, so a slow moment of a shared machine hits
+all of them alike; the table shows medians over rounds and the ratio of each loop to the plain
+fp32 loops. Images/s counts real images consumed by D (batch x k).
 
 The plain loops are what a user writes from the papers, with the same nets, batch, optimizer
-(Adam 2e-4, betas 0.5/0.999) and loss (non-saturating, BCE on logits):
+(Adam 2e-4, betas 0.5/0.999) and loss (non-saturating, BCE on logits), in float32:
   plain-alg1      Algorithm 1 as published: fresh noise for the G update (what gankit does)
   plain-examples  pytorch/examples/dcgan: the G update reuses the D step's fake batch, one G
                   forward fewer per iteration, at the price of G training on the z that D just saw
+gankit and gankit-bf16 are `Trainer.train_step` with train.precision fp32 and bf16.
+
+Peak: the fastest of several large square matrix products (torch.mm) in float32 and bfloat16.
+FLOPs per iteration are counted by torch.utils.flop_counter.FlopCounterMode on one iteration of
+each loop (convolutions and matrix products, forward and backward); achieved FLOP/s is that
+count times iterations per second, and "% of peak" compares it with the peak of the loop's
+dtype. Sampling: images/s of `GAN.sample` (what `gankit sample` and `Run.sample` call: eval mode,
+no autograd, batches of 500). Memory: the peak resident set (VmHWM, else ru_maxrss) of a fresh process per
+loop that builds the nets and data and trains --memory-steps iterations, next to one that
+only builds them ("idle").
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
 import statistics
+import subprocess
+import sys
 import time
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from gankit.config import TrainConfig
 from gankit.data.base import TensorDataset
@@ -30,25 +51,36 @@ from gankit.losses import LOSSES
 from gankit.nets import DCGANDiscriminator, DCGANGenerator
 from gankit.training import Trainer
 
+LATENT = 100
+DATA_ITEMS = 1024  # content is irrelevant to speed; kept small so memory shows the training
 
-def nets(args):
+
+@dataclass(frozen=True)
+class Shape:
+    resolution: int
+    channels: int
+    width: int  # DCGAN's channels next to the image (gankit's default for the resolution)
+
+
+CONFIGS = {"28x28x1": Shape(28, 1, 128), "64x64x3": Shape(64, 3, 64)}
+
+
+def nets(shape: Shape) -> tuple[nn.Module, nn.Module]:
     torch.manual_seed(0)
-    width = args.width or (128 if args.resolution <= 28 else 64)
-    return (DCGANGenerator(100, args.resolution, args.channels, width),
-            DCGANDiscriminator(args.resolution, args.channels, width))
+    return (DCGANGenerator(LATENT, shape.resolution, shape.channels, shape.width),
+            DCGANDiscriminator(shape.resolution, shape.channels, shape.width))
 
 
-def plain_loop(args, data: torch.Tensor, reuse_fake: bool):
-    G, D = nets(args)
+def plain_loop(shape: Shape, data: torch.Tensor, batch: int, reuse_fake: bool) -> Callable[[], None]:
+    G, D = nets(shape)
     opt_g = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
-    b = args.batch_size
-    ones, zeros = torch.ones(b), torch.zeros(b)
+    ones, zeros = torch.ones(batch), torch.zeros(batch)
 
     def step():
-        real = data[torch.randint(0, data.shape[0], (b,))] * 2 - 1
-        fake = G(torch.randn(b, 100))
+        real = data[torch.randint(0, data.shape[0], (batch,))] * 2 - 1
+        fake = G(torch.randn(batch, LATENT))
         # D: maximise log D(x) + log(1 - D(G(z)))
         opt_d.zero_grad()
         loss_d = bce(D(real), ones) + bce(D(fake.detach()), zeros)
@@ -56,7 +88,7 @@ def plain_loop(args, data: torch.Tensor, reuse_fake: bool):
         opt_d.step()
         # G: maximise log D(G(z))
         if not reuse_fake:
-            fake = G(torch.randn(b, 100))
+            fake = G(torch.randn(batch, LATENT))
         opt_g.zero_grad()
         loss_g = bce(D(fake), ones)
         loss_g.backward()
@@ -65,51 +97,214 @@ def plain_loop(args, data: torch.Tensor, reuse_fake: bool):
     return step
 
 
-def gankit_loop(args, data: torch.Tensor):
-    G, D = nets(args)
-    gan = GAN(G, D, LOSSES.get("nonsaturating"), latent_dim=100)
-    trainer = Trainer(gan, TensorDataset(data), TrainConfig(batch_size=args.batch_size))
-    return trainer.train_step
+def gankit_trainer(shape: Shape, data: torch.Tensor, batch: int, precision: str) -> Trainer:
+    G, D = nets(shape)
+    gan = GAN(G, D, LOSSES.get("nonsaturating"), latent_dim=LATENT)
+    return Trainer(gan, TensorDataset(data), TrainConfig(batch_size=batch, precision=precision))
 
 
-def images_per_second(step, steps: int, batch: int) -> float:
-    t0 = time.perf_counter()
-    for _ in range(steps):
+# name -> (builder, dtype of its matrix products)
+LOOPS: dict[str, tuple[Callable[..., Callable[[], object]], str]] = {
+    "gankit": (lambda s, d, b: gankit_trainer(s, d, b, "fp32").train_step, "fp32"),
+    "gankit-bf16": (lambda s, d, b: gankit_trainer(s, d, b, "bf16").train_step, "bf16"),
+    "plain-alg1": (lambda s, d, b: plain_loop(s, d, b, reuse_fake=False), "fp32"),
+    "plain-examples": (lambda s, d, b: plain_loop(s, d, b, reuse_fake=True), "fp32"),
+}
+BASELINES = ("plain-alg1", "plain-examples")
+
+
+# --- measurements -----------------------------------------------------------------------------
+def seconds(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of fn over `repeats` calls, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def peak_flops(n: int, repeats: int) -> dict[str, float]:
+    """FLOP/s of an n x n matrix product in float32 and bfloat16: the fastest of `repeats`,
+    since a peak is what the machine can do when nothing else runs."""
+    out = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+        torch.mm(a, b)
+        fastest = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            torch.mm(a, b)
+            fastest = min(fastest, time.perf_counter() - t0)
+        out[name] = 2 * n**3 / fastest
+    return out
+
+
+def flops_per_step(step: Callable[[], object]) -> int:
+    with FlopCounterMode(display=False) as counter:
         step()
-    return steps * batch / (time.perf_counter() - t0)
+    return counter.get_total_flops()
+
+
+def steps_for(shape: Shape, args) -> int:
+    if args.steps:
+        return args.steps
+    steps = 15 if shape.resolution <= 32 else 3
+    return max(1, steps // 3) if args.quick else steps
+
+
+def training(shape: Shape, loops: list[str], args, timed: int) -> dict[str, dict]:
+    data = torch.rand(DATA_ITEMS, shape.channels, shape.resolution, shape.resolution)
+    steps = {name: LOOPS[name][0](shape, data, args.batch_size) for name in loops}
+    flops = {}
+    for name, step in steps.items():
+        for _ in range(args.warmup):
+            step()
+        flops[name] = flops_per_step(step)
+    rates: dict[str, list[float]] = {name: [] for name in loops}
+    for r in range(args.rounds):
+        order = loops[r % len(loops):] + loops[:r % len(loops)]
+        for name in order:
+            t0 = time.perf_counter()
+            for _ in range(timed):
+                steps[name]()
+            rates[name].append(timed * args.batch_size / (time.perf_counter() - t0))
+        print(f"  round {r + 1}: " + "  ".join(f"{n} {rates[n][-1]:.0f}" for n in loops),
+              flush=True)
+    return {name: {"images_per_s": statistics.median(rates[name]), "rounds": rates[name],
+                   "flops_per_step": flops[name], "dtype": LOOPS[name][1]} for name in loops}
+
+
+def sampling(shape: Shape, n: int, repeats: int) -> float:
+    """Images/s of GAN.sample, as `gankit sample` draws them."""
+    G, D = nets(shape)
+    gan = GAN(G, D, LOSSES.get("nonsaturating"), latent_dim=LATENT)
+    return n / seconds(lambda: gan.sample(n, seed=0), repeats)
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set. Linux's VmHWM belongs to the process's own memory
+    map; ru_maxrss there also carries the parent's peak from before fork + exec."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != "darwin" else 2**20)
+
+
+def memory_child(config: str, loop: str, batch: int, steps: int) -> None:
+    """Runs in a fresh process: print the peak resident set after `steps` training iterations."""
+    shape = CONFIGS[config]
+    data = torch.rand(DATA_ITEMS, shape.channels, shape.resolution, shape.resolution)
+    if loop != "idle":
+        step = LOOPS[loop][0](shape, data, batch)
+        for _ in range(steps):
+            step()
+    else:
+        nets(shape)
+    print(json.dumps({"maxrss_mib": peak_rss_mib()}))
+
+
+def peak_memory(config: str, loop: str, args) -> float:
+    cmd = [sys.executable, os.path.abspath(__file__), "--memory-child", config, loop,
+           "--batch-size", str(args.batch_size), "--memory-steps", str(args.memory_steps)]
+    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])["maxrss_mib"]
+
+
+# --- report -----------------------------------------------------------------------------------
+def table(config: str, shape: Shape, results: dict[str, dict], peak: dict[str, float],
+          args, timed: int) -> str:
+    rows = [f"DCGAN {config} (width {shape.width}), batch {args.batch_size}, median of "
+            f"{args.rounds} rounds x {timed} steps",
+            "",
+            "| loop | images/s | vs plain-alg1 | vs plain-examples | GFLOP/iter | GFLOP/s | % of peak |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, r in results.items():
+        ratios = [f"{r['images_per_s'] / results[b]['images_per_s']:.2f}" if b in results else "-"
+                  for b in BASELINES]
+        its = r["images_per_s"] / args.batch_size
+        achieved = r["flops_per_step"] * its
+        share = f"{100 * achieved / peak[r['dtype']]:.0f}% {r['dtype']}" if peak else "-"
+        rows.append(f"| {name} | {r['images_per_s']:.0f} | {ratios[0]} | {ratios[1]} | "
+                    f"{r['flops_per_step'] / 1e9:.1f} | {achieved / 1e9:.0f} | {share} |")
+    return "\n".join(rows)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--resolution", type=int, default=28)
-    p.add_argument("--channels", type=int, default=1)
-    p.add_argument("--width", type=int, default=0)
+    p.add_argument("--configs", default=",".join(CONFIGS), help=f"of {', '.join(CONFIGS)}")
+    p.add_argument("--loops", default=",".join(LOOPS), help=f"of {', '.join(LOOPS)}")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--steps", type=int, default=15, help="timed iterations per loop per round")
-    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--steps", type=int, default=0, help="timed iterations per loop per round "
+                   "(default: 15 at 28 px, 3 at 64 px; --quick: a third)")
+    p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--peak-size", type=int, default=4096, help="n of the n x n peak matmul")
+    p.add_argument("--samples", type=int, default=2000, help="images per sampling measurement")
+    p.add_argument("--memory-steps", type=int, default=5)
+    p.add_argument("--quick", action="store_true",
+                   help="3 rounds, a third of the steps, 2048 peak matmul, fewer samples")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    p.add_argument("--json", help="also write every number to this file")
+    p.add_argument("--memory-child", nargs=2, metavar=("CONFIG", "LOOP"), help=argparse.SUPPRESS)
     args = p.parse_args()
 
-    data = torch.rand(4096, args.channels, args.resolution, args.resolution)  # content is irrelevant to speed
-    loops = {"gankit": gankit_loop(args, data),
-             "plain-alg1": plain_loop(args, data, reuse_fake=False),
-             "plain-examples": plain_loop(args, data, reuse_fake=True)}
-    for step in loops.values():
-        for _ in range(args.warmup):
-            step()
-    results: dict[str, list[float]] = {name: [] for name in loops}
-    for r in range(args.rounds):
-        for name, step in loops.items():
-            results[name].append(images_per_second(step, args.steps, args.batch_size))
-        print(f"round {r + 1}: " + "  ".join(f"{n} {v[-1]:.0f}" for n, v in results.items()), flush=True)
+    if args.memory_child:
+        memory_child(*args.memory_child, args.batch_size, args.memory_steps)
+        return
+    if args.quick:
+        args.rounds, args.warmup, args.samples = 3, 1, 500
+        args.peak_size, args.memory_steps = min(args.peak_size, 2048), 2
+    configs, loops = args.configs.split(","), args.loops.split(",")
+    for name in configs + loops:
+        if name not in CONFIGS and name not in LOOPS:
+            p.error(f"unknown config or loop '{name}'")
 
-    med = {name: statistics.median(v) for name, v in results.items()}
-    print(f"\nDCGAN {args.resolution}x{args.resolution}x{args.channels}, batch {args.batch_size}, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}, "
-          f"median of {args.rounds} rounds x {args.steps} steps")
-    print(f"{'loop':<16}{'images/s':>10}{'gankit / loop':>16}")
-    for name, v in med.items():
-        print(f"{name:<16}{v:>10.0f}{med['gankit'] / v:>16.2f}")
+    load = os.getloadavg()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU capability "
+          f"{torch.backends.cpu.get_cpu_capability()}, load average {load[0]:.2f} {load[1]:.2f} "
+          f"{load[2]:.2f}", flush=True)
+    peak = peak_flops(args.peak_size, repeats=3 if args.quick else 5)
+    print(f"peak ({args.peak_size}^2 matmul): fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s, "
+          f"bf16 {peak['bf16'] / 1e9:.0f} GFLOP/s", flush=True)
+
+    record: dict = {"torch": torch.__version__, "threads": torch.get_num_threads(),
+                    "load_average_start": load, "peak_flops": peak, "configs": {}}
+    reports = []
+    for config in configs:
+        shape = CONFIGS[config]
+        timed = steps_for(shape, args)
+        print(f"\n{config}: training", flush=True)
+        results = training(shape, loops, args, timed)
+        rate = sampling(shape, args.samples, repeats=3)
+        print(f"  sampling: {rate:.0f} images/s", flush=True)
+        memory = {} if args.no_memory else {
+            loop: peak_memory(config, loop, args) for loop in ["idle", *loops]}
+        record["configs"][config] = {"training": results, "sampling_images_per_s": rate,
+                                     "peak_rss_mib": memory}
+        text = table(config, shape, results, peak, args, timed)
+        text += f"\n\nsampling (GAN.sample, fp32, batches of 500): {rate:.0f} images/s"
+        if memory:
+            text += ("\npeak RSS of a fresh process after "
+                     f"{args.memory_steps} iterations (MiB): "
+                     + ", ".join(f"{k} {v:.0f}" for k, v in memory.items()))
+        reports.append(text)
+
+    load = os.getloadavg()
+    record["load_average_end"] = load
+    print(f"\nload average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"peak: fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s, bf16 {peak['bf16'] / 1e9:.0f} GFLOP/s "
+          f"({args.peak_size}^2 torch.mm)\n")
+    print("\n\n".join(reports))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(record, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ CASES = {
     "modes": ((_rand(50, 2, 0),), {"centers": torch.zeros(1, 2), "std": 1.0}),
     "stacked_mnist_modes": ((torch.randint(0, 10, (30, 3)),), {}),
     "classifier_score": ((torch.softmax(_rand(30, 4, 0), 1),), {"splits": 3}),
+    "matched_accuracy": ((torch.tensor([2, 2, 0, 1]), torch.tensor([0, 0, 1, 1])), {}),
 }
 
 

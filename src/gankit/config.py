@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -41,6 +42,11 @@ class ModelConfig:
     d_dropout: float = 0.0               # mlp: dropout on D's input
     width: int = 0                       # dcgan: channels next to the image; 0 = 128 up to 28 px, else 64
     spectral_norm: bool = False          # any model: spectral normalisation of D's conv/linear layers
+    minibatch_std: bool = False          # D: minibatch std-deviation feature before its last layer
+    conditional: bool = False            # labels y into G (one-hot next to z) and D (Mirza & Osindero)
+    conditioning: str = "concat"         # how D reads y: concat (input) | projection (Miyato & Koyama)
+    info_categorical: int = 0            # InfoGAN: values of a categorical code c1 (0 = none)
+    info_continuous: int = 0             # InfoGAN: continuous codes ~ U(-1, 1) after it
 
 
 @dataclass
@@ -53,6 +59,13 @@ class TrainConfig:
     penalty_weight: float = 10.0         # gp: lambda; r1: gamma (D's loss gets gamma/2 * R1)
     clip: float = 0.0                    # clamp D's weights to [-clip, clip] after each D step; 0 = off
     ema: float = 0.0                     # decay of an average of G's weights (e.g. 0.999); 0 = off
+    feature_matching: bool = False       # G matches mean D features of real data (Salimans et al.)
+    label_smoothing: float = 0.0         # D's real targets 1 - this (one-sided; e.g. 0.1); 0 = off
+    instance_noise: float = 0.0          # std of noise on D's inputs, annealed to 0 by the last step
+    pack: int = 1                        # PacGAN: D judges packs of this many samples (1..4)
+    info_weight: float = 1.0             # InfoGAN: lambda of the mutual-information term
+    margin: float = 1.0                  # EBGAN (loss energy): D pushes fake energies up to this
+    pt_weight: float = 0.0               # EBGAN: weight of the pulling-away term in G's loss
     optimizer: str = "adam"              # adam | sgd | rmsprop
     lr_g: float = 2e-4
     lr_d: float = 2e-4
@@ -60,10 +73,46 @@ class TrainConfig:
     momentum: float = 0.5                # sgd
     seed: int = 0
     device: str = "auto"                 # auto | cpu | cuda
+    precision: str = "fp32"              # fp32 | bf16 | fp16: autocast dtype of forwards and losses
+    sync_batchnorm: bool = False         # under torchrun: BatchNorm statistics over the global batch
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 1000
     keep_checkpoints: int = 2
+    tensorboard: bool = False            # also write TensorBoard events to RUN/tensorboard/
+
+
+DETECTOR_MODES = ("off", "warn", "act")
+
+
+@dataclass
+class HealthConfig:
+    """The training health monitor (training/health.py): what it watches, when it speaks, what
+    it may do. Each detector is off, warn (log it, say it, go on) or act (its documented cure)."""
+
+    every: int = 50                      # steps between checks (diversity, weights, trends)
+    warmup: int = 200                    # steps before collapse, vanishing, equilibrium are judged
+    patience: int = 3                    # consecutive bad checks before collapse / vanishing fire
+    samples: int = 256                   # generated and real items compared for diversity
+    divergence: str = "act"              # NaN/Inf or a loss spike; act: roll back, lower both lrs
+    spike: float = 20.0                  # |loss| > spike x max(1, recent median |loss|); 0 = off
+    rollbacks: int = 3                   # act: at most this many rollbacks, then stop with an error
+    lr_factor: float = 0.5               # act: both learning rates times this at each rollback
+    collapse: str = "warn"               # diversity far below the data's; act: stop the run
+    collapse_ratio: float = 0.1          # spread of samples / spread of real data below this
+    collapse_entropy: float = 0.5        # or class-histogram entropy / the data's below this
+    vanishing: str = "warn"              # D rejects every fake and G's gradient dies
+    vanishing_action: str = "nonsaturating"  # act: nonsaturating (minimax G loss) | noise | d_steps
+    vanishing_acc: float = 0.98          # D's accuracy on fakes at least this...
+    vanishing_grad: float = 0.1          # ...and |grad G| below this fraction of its largest so far
+    noise_std: float = 0.1               # vanishing_action=noise: instance noise std on D's inputs
+    equilibrium: str = "off"             # D's accuracy near 50%; act (--stop-at-equilibrium): stop
+    equilibrium_tol: float = 0.05        # |accuracy - 0.5| at most this...
+    equilibrium_window: int = 500        # ...for this many steps
+    eval_every: int = 0                  # run gankit evaluate's eval_metric every N steps; 0 = off
+    eval_metric: str = ""                # e.g. modes (ring8, grid25), fid, kid (images)
+    eval_samples: int = 0                # samples per evaluation; 0 = the metric's default
+    best_by: str = ""                    # result key that picks checkpoints/best/; "" = the first
 
 
 @dataclass
@@ -71,6 +120,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
     preset: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,7 +145,11 @@ class Config:
         return cfg
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        """Written beside and renamed over, so a crash mid-write leaves the old file whole."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path) -> "Config":
@@ -215,4 +269,48 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"model.width must be 0 (automatic) or positive, got {cfg.model.width}")
     if cfg.train.device not in ("auto", "cpu", "cuda") and not cfg.train.device.startswith("cuda:"):
         raise ConfigError(f"train.device must be auto, cpu or cuda, got '{cfg.train.device}'")
+    validate_health(cfg.health)
+    validate_family(cfg)
     return cfg
+
+
+def validate_family(cfg: Config) -> None:
+    """Conditional, InfoGAN, EBGAN and the Salimans et al. tricks."""
+    m, t, values = cfg.model, cfg.train, flatten(dataclasses.asdict(cfg))
+    for key in ("model.info_categorical", "model.info_continuous", "train.instance_noise",
+                "train.info_weight", "train.pt_weight"):
+        if values[key] < 0:
+            raise ConfigError(f"{key} must be 0 (off) or positive, got {values[key]}")
+    if m.info_categorical == 1:
+        raise ConfigError("model.info_categorical must be 0 (no code) or at least 2 values, got 1")
+    if not 0.0 <= t.label_smoothing < 1.0:
+        raise ConfigError(f"train.label_smoothing must be in [0, 1) (e.g. 0.1), got {t.label_smoothing}")
+    if t.margin <= 0:
+        raise ConfigError(f"train.margin must be positive, got {t.margin}")
+    if not 1 <= t.pack <= 4:
+        raise ConfigError(f"train.pack must be 1 (off) to 4, got {t.pack}")
+    if t.batch_size % t.pack:
+        raise ConfigError(f"train.batch_size {t.batch_size} must be divisible by train.pack {t.pack}: "
+                          f"D judges packs of {t.pack} samples")
+    if t.pack > 1 and (m.info_categorical or m.info_continuous):
+        raise ConfigError("InfoGAN's Q reads one sample's code, so train.pack must be 1 with "
+                          "model.info_categorical / model.info_continuous")
+
+
+def validate_health(h: HealthConfig) -> None:
+    for key in ("every", "patience", "equilibrium_window"):
+        if getattr(h, key) <= 0:
+            raise ConfigError(f"health.{key} must be positive, got {getattr(h, key)}")
+    for key in ("warmup", "rollbacks", "eval_every", "eval_samples", "spike", "noise_std"):
+        if getattr(h, key) < 0:
+            raise ConfigError(f"health.{key} must be 0 or positive, got {getattr(h, key)}")
+    for key in ("divergence", "collapse", "vanishing", "equilibrium"):
+        if getattr(h, key) not in DETECTOR_MODES:
+            raise ConfigError(f"health.{key} must be one of {', '.join(DETECTOR_MODES)}, "
+                              f"got '{getattr(h, key)}'")
+    if h.samples < 2:
+        raise ConfigError(f"health.samples must be at least 2, got {h.samples}")
+    if not 0.0 < h.lr_factor < 1.0:
+        raise ConfigError(f"health.lr_factor must be in (0, 1), got {h.lr_factor}")
+    if h.eval_every and not h.eval_metric:
+        raise ConfigError("health.eval_every needs health.eval_metric (e.g. --eval-metric modes)")

@@ -18,3 +18,7 @@ class DataError(GankitError):
 
 class CheckpointError(GankitError):
     """A run directory or checkpoint that cannot be written or read."""
+
+
+class TrainingError(GankitError):
+    """Training that cannot go on: it diverged again after every allowed rollback."""

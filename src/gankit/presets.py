@@ -61,3 +61,26 @@ PRESETS.add("hinge", {
     "train.lr_g": 2e-4, "train.lr_d": 2e-4, "train.betas": (0.0, 0.9),
     "model.spectral_norm": True,
 })
+
+# Chen et al. 2016 (InfoGAN), MNIST: one categorical code of 10 values and two continuous codes
+# U(-1, 1) beside 62 noise variables (74 inputs), lambda = 1, Adam with lr 2e-4 for D (and Q,
+# which shares D's trunk) and 1e-3 for G (Appendix C). Batch size, noise distribution and beta1
+# follow the authors' code (openai/InfoGAN, launchers/run_mnist_exp.py, infogan_trainer.py):
+# batches of 128, U(-1, 1) noise, Adam's beta1 = 0.5.
+PRESETS.add("infogan", {
+    "model.info_categorical": 10, "model.info_continuous": 2, "model.latent_dim": 62,
+    "model.prior": "uniform", "train.info_weight": 1.0, "train.loss": "nonsaturating",
+    "train.optimizer": "adam", "train.lr_d": 2e-4, "train.lr_g": 1e-3, "train.betas": (0.5, 0.999),
+    "train.batch_size": 128, "train.d_steps": 1,
+})
+
+# Zhao et al. 2016 (EBGAN-PT): an autoencoder D and the pulling-away term with weight 0.1. The
+# margin: m = 10 for MNIST (as reimplementations report the paper's setting) on the paper's
+# energy ||Dec(Enc(x)) - x||, the norm of the residual; gankit's energy is the mean squared error
+# per element, so the same threshold on a 28 x 28 image is (10 / 28)^2. Adam 2e-4 with beta1 0.5
+# as DCGAN: the paper grid-searched its optimiser settings.
+PRESETS.add("ebgan", {
+    "train.loss": "energy", "train.margin": round((10 / 28) ** 2, 4), "train.pt_weight": 0.1,
+    "train.optimizer": "adam", "train.lr_g": 2e-4, "train.lr_d": 2e-4, "train.betas": (0.5, 0.999),
+    "train.batch_size": 64, "train.d_steps": 1,
+})

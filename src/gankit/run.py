@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import dataclass
@@ -18,21 +19,24 @@ from typing import Any, Iterable
 
 import torch
 
-from .config import Config, validate
+from .config import Config, HealthConfig, validate
 from .data import load_dataset
 from .errors import CheckpointError, ConfigError
 from .gans import GAN
-from .losses import LOSSES
-from .nets import build_models
+from .gans import build_gan as assemble_gan
 from .training.callbacks import Checkpointer, Curves, JsonlLog, ProgressBar, SampleGrid
 from .training.checkpoint import (D_FILE, G_EMA_FILE, G_FILE, clean_partial_saves,
                                   latest_checkpoint, load_state, load_weights)
+from .training import distributed
 from .training.ema import make_ema
+from .training.health import HealthMonitor
+from .training.tensorboard import TensorBoard, summary_writer_class
 from .training.loop import Trainer
 
 # Settings that may change when a run is resumed; the rest would make it a different run.
 RESUMABLE = {"train.steps", "train.device", "train.log_every", "train.sample_every",
-             "train.checkpoint_every", "train.keep_checkpoints", "data.data_dir", "data.download"}
+             "train.checkpoint_every", "train.keep_checkpoints", "data.data_dir", "data.download",
+             "train.tensorboard", *(f"health.{f.name}" for f in dataclasses.fields(HealthConfig))}
 
 
 @dataclass
@@ -81,9 +85,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def build_gan(cfg: Config, info: DataInfo, device: torch.device | str = "cpu") -> GAN:
-    G, D = build_models(cfg.model, info.sample_shape, info.kind)
-    gan = GAN(G, D, LOSSES.get(cfg.train.loss), cfg.model.latent_dim, cfg.model.prior)
-    return gan.to(device)
+    return assemble_gan(cfg, info.sample_shape, info.kind, info.num_classes, info.name).to(device)
 
 
 def load_models(ckpt: Path, gan: GAN, G_ema: torch.nn.Module | None = None) -> None:
@@ -102,6 +104,7 @@ class Run:
                  G_ema: torch.nn.Module | None = None):
         self.path, self.config, self.data_info, self.gan, self.step = Path(path), cfg, info, gan, step
         self.G_ema = G_ema
+        self.stop_reason = ""  # why training stopped early: SIGINT, equilibrium, mode collapse
 
     @property
     def G(self) -> torch.nn.Module:
@@ -111,10 +114,12 @@ class Run:
     def D(self) -> torch.nn.Module:
         return self.gan.D
 
-    def sample(self, n: int, seed: int | None = 0, raw: bool = False) -> torch.Tensor:
+    def sample(self, n: int, seed: int | None = 0, raw: bool = False,
+               labels: torch.Tensor | int | None = None) -> torch.Tensor:
         """n samples in the data's own shape and range ([0, 1] for images), from the moving
-        average of G's weights when the run keeps one, unless raw=True (the last G)."""
-        return self.gan.sample(n, seed=seed, G=None if raw else self.G_ema)
+        average of G's weights when the run keeps one, unless raw=True (the last G); `labels`
+        (one class for all, or one per sample) for conditional runs."""
+        return self.gan.sample(n, seed=seed, G=None if raw else self.G_ema, labels=labels)
 
     def parameter_counts(self) -> dict[str, int]:
         return {"generator": sum(p.numel() for p in self.G.parameters()),
@@ -168,11 +173,14 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, force: bool = F
     """Train a new run in `out`, or continue it (resume=True) up to cfg.train.steps."""
     out = Path(out)
     validate(cfg)
-    device = resolve_device(cfg.train.device)
+    device = distributed.init(resolve_device(cfg.train.device))  # joins torchrun's group, if any
     data = load_dataset(cfg.data.name, data_dir=cfg.data.data_dir, resolution=cfg.data.resolution,
                         channels=cfg.data.channels, download=cfg.data.download,
                         skip_bad=cfg.data.skip_bad, seed=cfg.train.seed)
     info = DataInfo.of(data)
+    monitor = HealthMonitor(out, cfg, data, info)  # its settings fail here, before any writing
+    if cfg.train.tensorboard:
+        summary_writer_class()  # without the tensorboard package: one line, before any writing
     if resume:
         saved = DataInfo.load(out / "data.json")
         if saved.sample_shape != info.sample_shape:
@@ -182,15 +190,15 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, force: bool = F
     gan = build_gan(cfg, info, device)
     trainer = Trainer(gan, data, cfg.train)
     if resume:
-        clean_partial_saves(out)
+        distributed.on_main(clean_partial_saves, out)
         ckpt = latest_checkpoint(out)
         load_models(ckpt, gan, trainer.g_ema)
         _, state = load_state(ckpt)
         trainer.load_state_dict(state)
     else:
-        _prepare_dir(out, force)
-        info.save(out / "data.json")
-    cfg.save(out / "config.json")  # on resume: records the new target steps
+        distributed.on_main(_prepare_dir, out, force)  # rank 0 writes; the others wait
+        distributed.on_main(info.save, out / "data.json")
+    distributed.on_main(cfg.save, out / "config.json")  # on resume: records the new target steps
 
     log = JsonlLog(out / "log.jsonl", cfg.train.log_every)
     real = modes = None
@@ -198,12 +206,17 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, force: bool = F
         real = data.get(torch.arange(min(len(data), 2000)))[0]
         modes = getattr(data, "modes", None)
     trainer.callbacks = [
-        log, ProgressBar(log, enabled=progress),
+        monitor, log, ProgressBar(log, enabled=progress),
         SampleGrid(out / "samples", cfg.train.sample_every, n=1000 if real is not None else 64,
                    seed=cfg.train.seed, real=real, modes=modes),
         Checkpointer(out, cfg.train.checkpoint_every, cfg.train.keep_checkpoints),
         Curves(out / "log.jsonl", out / "curves.png"),
+        *([TensorBoard(out / "tensorboard", log, out / "samples", cfg.train.sample_every,
+                       report=out / "health.txt")] if cfg.train.tensorboard else []),
         *callbacks,
     ]
+    trainer.callbacks = distributed.for_this_rank(trainer.callbacks)  # rank 0 alone writes
     trainer.run()
-    return Run(out, cfg, info, gan, trainer.step, trainer.g_ema)
+    run = Run(out, cfg, info, gan, trainer.step, trainer.g_ema)
+    run.stop_reason = trainer.stop_reason
+    return run

@@ -69,8 +69,13 @@ def save_samples(samples: torch.Tensor, path: Path, **kwargs) -> None:
 
 def plot_curves(log_path: Path, out_path: Path) -> bool:
     """Losses and mean D outputs against step, from a run's log.jsonl. False if nothing to plot."""
-    records = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
-    records = [r for r in records if "loss_d" in r]
+    records = []
+    for line in Path(log_path).read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:  # blank, or cut short by a crash
+            pass
+    records = [r for r in records if isinstance(r, dict) and "loss_d" in r]
     if not records:
         return False
     import matplotlib

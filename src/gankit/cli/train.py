@@ -17,12 +17,30 @@ FLAGS: dict[str, tuple[str, ...]] = {
     "--loss": ("train.loss",), "--penalty": ("train.penalty",),
     "--penalty-weight": ("train.penalty_weight",), "--clip": ("train.clip",),
     "--ema": ("train.ema",), "--d-steps": ("train.d_steps",), "--steps": ("train.steps",),
+    "--conditioning": ("model.conditioning",), "--pack": ("train.pack",),
+    "--label-smoothing": ("train.label_smoothing",), "--instance-noise": ("train.instance_noise",),
     "--batch-size": ("train.batch_size",), "--seed": ("train.seed",),
     "--optimizer": ("train.optimizer",), "--lr": ("train.lr_g", "train.lr_d"),
     "--lr-g": ("train.lr_g",), "--lr-d": ("train.lr_d",), "--device": ("train.device",),
+    "--precision": ("train.precision",),
     "--log-every": ("train.log_every",), "--sample-every": ("train.sample_every",),
     "--checkpoint-every": ("train.checkpoint_every",),
+    "--eval-every": ("health.eval_every",), "--eval-metric": ("health.eval_metric",),
 }
+# on/off flags: flag -> (setting, value it writes, help)
+SWITCHES: dict[str, tuple[str, str, str]] = {
+    "--skip-bad": ("data.skip_bad", "true", "skip unreadable images with a warning"),
+    "--conditional": ("model.conditional", "true", "labels into G and D (needs labelled data)"),
+    "--feature-matching": ("train.feature_matching", "true", "G matches D's mean features on data"),
+    "--minibatch-std": ("model.minibatch_std", "true", "a minibatch std-deviation feature in D"),
+    "--no-download": ("data.download", "false", "never download data: use what is on disk"),
+    "--tensorboard": ("train.tensorboard", "true", "also write TensorBoard events to RUN/tensorboard"),
+    "--stop-at-equilibrium": ("health.equilibrium", "act",
+                              "stop once D's accuracy has stayed near 50%% (health.equilibrium_*)"),
+}
+# runs the health monitor stopped: what to say and the exit code (signals give 130)
+HEALTH_STOPS = {"equilibrium": ("D's accuracy stayed near 50%, the equilibrium", 0),
+                "mode collapse": ("mode collapse", 1)}
 
 
 def register(subs) -> None:
@@ -33,7 +51,8 @@ def register(subs) -> None:
     p.add_argument("--preset", help=f"named settings: {', '.join(PRESETS.names())}")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="any setting, e.g. --set model.g_hidden=128,128 (see --dry-run for keys)")
-    p.add_argument("--skip-bad", action="store_true", help="skip unreadable images with a warning")
+    for flag, (key, _, text) in SWITCHES.items():
+        p.add_argument(flag, action="store_true", help=f"{text} (sets {key})")
     p.add_argument("--out", help="run directory to create (or to continue with --resume)")
     p.add_argument("--resume", nargs="?", const=True, metavar="RUN",
                    help="continue RUN (or --out) from its newest checkpoint up to --steps")
@@ -50,8 +69,9 @@ def overrides(args) -> dict[str, str]:
         value = getattr(args, flag[2:].replace("-", "_"))
         if value is not None:
             given.update({k: value for k in keys})
-    if args.skip_bad:
-        given["data.skip_bad"] = "true"
+    for flag, (key, value, _) in SWITCHES.items():
+        if getattr(args, flag[2:].replace("-", "_")):
+            given[key] = value
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep:
@@ -92,16 +112,23 @@ def resolve(args) -> tuple[Config, Path, bool]:
 
 def run(args) -> int:
     from ..run import train
+    from ..training.distributed import is_main
 
     cfg, out, resume = resolve(args)
     if args.dry_run:
         print(json.dumps(cfg.to_dict(), indent=2))
         return 0
     result = train(cfg, out, resume=resume, force=args.force, progress=not args.quiet)
+    say = print if is_main() else (lambda *a: None)  # under torchrun, rank 0 speaks for all
     samples = sorted((out / "samples").glob("step-*.png"))
+    if result.step < cfg.train.steps and result.stop_reason in HEALTH_STOPS:
+        what, code = HEALTH_STOPS[result.stop_reason]
+        say(f"stopped at step {result.step} of {cfg.train.steps}: {what} "
+            f"(see {out / 'health.txt'}); checkpoint saved in {out}")
+        return code
     if result.step < cfg.train.steps:
-        print(f"stopped at step {result.step} of {cfg.train.steps}; checkpoint saved in {out}. "
-              f"Continue with: gankit train --resume {out}")
+        say(f"stopped at step {result.step} of {cfg.train.steps}; checkpoint saved in {out}. "
+            f"Continue with: gankit train --resume {out}")
         return 130
-    print(f"trained {result.step} steps into {out}" + (f"; samples: {samples[-1]}" if samples else ""))
+    say(f"trained {result.step} steps into {out}" + (f"; samples: {samples[-1]}" if samples else ""))
     return 0

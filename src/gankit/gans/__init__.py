@@ -1,3 +1,5 @@
-from .gan import GAN, PRIORS
+from .build import build_gan
+from .gan import GAN, PRIORS, Term, pack
+from .latent import LatentLayout, LatentParts
 
-__all__ = ["GAN", "PRIORS"]
+__all__ = ["GAN", "PRIORS", "LatentLayout", "LatentParts", "Term", "build_gan", "pack"]

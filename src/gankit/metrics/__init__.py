@@ -16,6 +16,7 @@ the Inception FID/KID/IS and compare only with runs scored by the same classifie
 from .classifier_score import classifier_score
 from .frechet import feature_stats, fid_from_features, frechet_distance
 from .kid import kid_from_features, mmd2_unbiased
+from .matching import matched_accuracy
 from .modes import (
     assign_to_modes,
     kl_to_uniform,
@@ -39,6 +40,7 @@ __all__ = [
     "kl_to_uniform",
     "knn_sq_radii",
     "label_coverage",
+    "matched_accuracy",
     "mmd2_unbiased",
     "mode_coverage",
     "mode_histogram",

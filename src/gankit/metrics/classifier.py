@@ -113,21 +113,41 @@ def accuracy(model: DomainClassifier, x: torch.Tensor, y: torch.Tensor) -> float
     return float((probs.argmax(1) == y).float().mean())
 
 
+def _cache_entry(train, settings: ClassifierSettings, cache_dir: Path | None):
+    """(x, y, weights path, record path, key) of `train`'s classifier in the cache."""
+    x, y = train.x, train.y
+    if settings.train_size:
+        x, y = x[: settings.train_size], y[: settings.train_size]
+    if y is None or not train.num_classes:
+        raise ValueError("the domain classifier needs a labelled dataset")
+    key = cache_key(data_hash(x, y), x.shape[1], train.num_classes, settings)
+    folder = Path(cache_dir or default_cache_dir())
+    return x, y, folder / f"{train.name}-{key}.safetensors", folder / f"{train.name}-{key}.json", key
+
+
+def cached_classifier(train, settings: ClassifierSettings = ClassifierSettings(),
+                      cache_dir: Path | None = None) -> DomainClassifier | None:
+    """`train`'s classifier if the cache already holds it, else None: never trains one."""
+    if getattr(train, "x", None) is None or getattr(train, "y", None) is None \
+            or not getattr(train, "num_classes", 0):
+        return None  # streamed or unlabelled data: no classifier
+    x, _, weights, record_path, _ = _cache_entry(train, settings, cache_dir)
+    if not (weights.exists() and record_path.exists()):
+        return None
+    model = DomainClassifier(x.shape[1], train.num_classes, settings.width, settings.features)
+    model.load_state_dict(load_file(weights))
+    return model.eval()
+
+
 def get_classifier(train, test, settings: ClassifierSettings = ClassifierSettings(),
                    cache_dir: Path | None = None, log=print) -> tuple[DomainClassifier, dict]:
     """The cached classifier for `train` (a labelled image dataset), training it if needed.
 
     Returns the model and its record: cache key, data hash, settings, test accuracy.
     """
-    x, y = train.x, train.y
-    if settings.train_size:
-        x, y = x[: settings.train_size], y[: settings.train_size]
-    if y is None or not train.num_classes:
-        raise ValueError("the domain classifier needs a labelled dataset")
+    x, y, weights, record_path, key = _cache_entry(train, settings, cache_dir)
+    folder = weights.parent
     channels, classes = x.shape[1], train.num_classes
-    key = cache_key(data_hash(x, y), channels, classes, settings)
-    folder = Path(cache_dir or default_cache_dir())
-    weights, record_path = folder / f"{train.name}-{key}.safetensors", folder / f"{train.name}-{key}.json"
     model = DomainClassifier(channels, classes, settings.width, settings.features)
     if weights.exists() and record_path.exists():
         model.load_state_dict(load_file(weights))

@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .layers import DOutput, MinibatchStd
+
 
 def upsampling_plan(resolution: int) -> tuple[int, int]:
     """(start size, number of x2 steps): halve the resolution while it stays an integer >= 4."""
@@ -64,7 +66,8 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, resolution: int = 64, channels: int = 3, width: int = 64):
+    def __init__(self, resolution: int = 64, channels: int = 3, width: int = 64,
+                 minibatch_std: bool = False):
         super().__init__()
         start, steps = upsampling_plan(resolution)
         layers: list[nn.Module] = [  # C x R x R -> width x R/2 x R/2, no BatchNorm on the input
@@ -74,9 +77,15 @@ class DCGANDiscriminator(nn.Module):
             layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False),
                        nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.2, True)]
             c *= 2
+        if minibatch_std:
+            layers.append(MinibatchStd())  # c x start x start -> c + 1 x start x start
+            c += 1
+        self.feature_dim = c * start * start
         layers.append(nn.Conv2d(c, 1, start, 1, 0, bias=False))  # c x start x start -> 1 x 1 x 1
         self.net = nn.Sequential(*layers)
         self.apply(dcgan_init)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # B x C x R x R -> B logits
-        return self.net(x).flatten()
+    def forward(self, x: torch.Tensor, features: bool = False):  # B x C x R x R -> B logits
+        h = self.net[:-1](x)                                        # B x c x start x start
+        logits = self.net[-1](h).flatten()
+        return DOutput(logits, h.flatten(1)) if features else logits

@@ -12,6 +12,8 @@ import math
 import torch
 from torch import nn
 
+from .layers import DOutput, MinibatchStd
+
 # Output activation -> the range it produces (None: unbounded, for points).
 OUTPUTS: dict[str, tuple[type[nn.Module], tuple[float, float] | None]] = {
     "sigmoid": (nn.Sigmoid, (0.0, 1.0)),
@@ -52,15 +54,21 @@ class Maxout(nn.Module):
 
 class MLPDiscriminator(nn.Module):
     def __init__(self, in_shape: tuple[int, ...], hidden=(240, 240), pieces: int = 5,
-                 input_dropout: float = 0.0):
+                 input_dropout: float = 0.0, minibatch_std: bool = False):
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten(), nn.Dropout(input_dropout)]
         width = math.prod(in_shape)
         for h in hidden:
             layers.append(Maxout(width, h, pieces))
             width = h
+        if minibatch_std:
+            layers.append(MinibatchStd())
+            width += 1
+        self.feature_dim = width
         layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # B x *in_shape -> B logits
-        return self.net(x).squeeze(1)
+    def forward(self, x: torch.Tensor, features: bool = False):  # B x *in_shape -> B logits
+        h = self.net[:-1](x)                                        # B x feature_dim
+        logits = self.net[-1](h).squeeze(1)
+        return DOutput(logits, h) if features else logits

@@ -2,6 +2,11 @@
 
 The state is (generator state at the start of the epoch, position in it), so a resumed run
 rebuilds the same permutation and continues with the very next batch.
+
+Under torchrun every rank holds the same generator and walks the same global batches; each
+takes its contiguous slice (rank r of W gets items r*B/W .. (r+1)*B/W - 1 of the global batch
+of B), so the ranks together see exactly the batches of a single process, and any rank's state
+resumes them all.
 """
 
 from __future__ import annotations
@@ -12,13 +17,15 @@ from ..errors import ConfigError
 
 
 class Batches:
-    def __init__(self, size: int, batch_size: int, seed: int):
+    def __init__(self, size: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1):
         if batch_size > size:
             raise ConfigError(
                 f"batch size {batch_size} is larger than the dataset ({size} items): "
                 "lower --batch-size"
             )
-        self.size, self.batch_size = size, batch_size
+        self.size, self.batch_size = size, batch_size  # batch_size: the global batch
+        local = batch_size // world_size
+        self.local = slice(rank * local, (rank + 1) * local)
         self.generator = torch.Generator().manual_seed(seed)
         self.epoch_start_state: torch.Tensor | None = None
         self.perm: torch.Tensor | None = None
@@ -33,7 +40,7 @@ class Batches:
             self.epoch += 1
         index = self.perm[self.pos:self.pos + self.batch_size]
         self.pos += self.batch_size
-        return index
+        return index[self.local]
 
     def state_dict(self) -> dict:
         return {"epoch_start_state": self.epoch_start_state, "pos": self.pos, "epoch": self.epoch,

@@ -21,16 +21,23 @@ class JsonlLog:
     def __init__(self, path: Path, every: int):
         self.path, self.every = Path(path), every
         self.sums: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}  # per key: some signals come only every few steps
         self.count = 0
         self.last: dict[str, float] = {}
         self._t0 = self._images0 = 0.0
 
     def on_start(self, trainer) -> None:
         self._t0, self._images0 = time.perf_counter(), trainer.images_seen
+        if self.path.exists() and self.path.stat().st_size:
+            with self.path.open("rb+") as f:  # a line cut short by a crash ends here
+                f.seek(-1, 2)
+                if f.read(1) != b"\n":
+                    f.write(b"\n")
 
     def on_step(self, trainer, stats) -> None:
         for k, v in stats.items():
             self.sums[k] = self.sums[k] + v if k in self.sums else v.clone()
+            self.counts[k] = self.counts.get(k, 0) + 1
         self.count += 1
         if trainer.step % self.every == 0 or trainer.step == trainer.cfg.steps:
             self.flush(trainer)
@@ -40,12 +47,12 @@ class JsonlLog:
             return
         now = time.perf_counter()
         record = {"step": trainer.step}
-        record.update({k: round(float(v) / self.count, 6) for k, v in self.sums.items()})
+        record.update({k: round(float(v) / self.counts[k], 6) for k, v in self.sums.items()})
         record["images_per_s"] = round((trainer.images_seen - self._images0) / max(now - self._t0, 1e-9), 1)
         self.last = record
         with self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
-        self.sums, self.count = {}, 0
+        self.sums, self.counts, self.count = {}, {}, 0
         self._t0, self._images0 = now, trainer.images_seen
 
     def on_end(self, trainer) -> None:

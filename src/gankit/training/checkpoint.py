@@ -28,6 +28,7 @@ STEP_DIR = re.compile(r"^step-(\d{8,})$")
 G_FILE, D_FILE = "generator.safetensors", "discriminator.safetensors"
 G_EMA_FILE = "generator_ema.safetensors"
 STATE_TENSORS, STATE_JSON = "state.safetensors", "state.json"
+CHECKPOINTS, BEST = "checkpoints", "checkpoints/best"  # the newest K; the best by a metric
 
 
 # Nested state (optimizer state_dicts, RNG states) <-> a JSON tree + a flat dict of tensors.
@@ -77,9 +78,10 @@ def _state_dict(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def save_checkpoint(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module,
                     state: dict[str, Any], keep: int = 2, *,
-                    G_ema: torch.nn.Module | None = None) -> Path:
-    """Atomically write the checkpoint for `step`, then keep only the newest `keep`."""
-    root = Path(run_dir) / "checkpoints"
+                    G_ema: torch.nn.Module | None = None, folder: str = CHECKPOINTS) -> Path:
+    """Atomically write the checkpoint for `step` in run_dir/folder, then keep only the
+    newest `keep` there."""
+    root = Path(run_dir) / folder
     final = root / f"step-{step:08d}"
     if final.exists():  # this exact step is already safe on disk
         return final
@@ -108,14 +110,14 @@ def save_checkpoint(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Mo
             f"could not save the checkpoint for step {step} in {root} ({e.strerror or e}); "
             "the previous checkpoint is intact: free some space or fix permissions, then --resume"
         ) from None
-    for old in list_checkpoints(run_dir)[:-keep]:
+    for old in list_checkpoints(run_dir, folder)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
 
 
-def list_checkpoints(run_dir: Path) -> list[Path]:
+def list_checkpoints(run_dir: Path, folder: str = CHECKPOINTS) -> list[Path]:
     """Complete checkpoints, oldest first (temporary folders of interrupted saves are skipped)."""
-    root = Path(run_dir) / "checkpoints"
+    root = Path(run_dir) / folder
     if not root.is_dir():
         return []
     found = [p for p in root.iterdir() if p.is_dir() and STEP_DIR.match(p.name)]
@@ -130,10 +132,20 @@ def latest_checkpoint(run_dir: Path) -> Path:
 
 
 def clean_partial_saves(run_dir: Path) -> None:
-    root = Path(run_dir) / "checkpoints"
-    if root.is_dir():
-        for p in root.glob("step-*.tmp-*"):
-            shutil.rmtree(p, ignore_errors=True)
+    for folder in (CHECKPOINTS, BEST):
+        root = Path(run_dir) / folder
+        if root.is_dir():
+            for p in root.glob("step-*.tmp-*"):
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write beside, fsync, rename over: readers see the old text or the new, never half."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    _fsync(tmp)
+    os.replace(tmp, path)
 
 
 def _load_tensors(path: Path) -> dict[str, torch.Tensor]:

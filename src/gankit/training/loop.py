@@ -11,7 +11,9 @@
 
 The loop owns backward(), step() and the EMA; the GAN object only computes losses. Penalties and
 constraints are chosen once from the config, as lists the D step walks. Callbacks (progress,
-logs, sample grids, checkpoints) see the trainer after every generator update.
+logs, sample grids, checkpoints) see the trainer after every generator update. Each update's
+forward passes run inside two contexts that are no-ops by default: the precision's autocast
+(train.precision, precision.py) and, under torchrun, the DDP wrappers of G or D (distributed.py).
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ from ..config import TrainConfig
 from ..gans import GAN
 from ..penalties import PENALTIES, clip_weights_
 from .batches import Batches
+from .distributed import make_parallel
 from .ema import make_ema, update_ema_
+from .instance_noise import InstanceNoise
 from .optim import make_optimizers
+from .precision import Precision
 
 
 class Callback(Protocol):
@@ -56,11 +61,18 @@ class Trainer:
         convolutional = any(isinstance(m, torch.nn.modules.conv._ConvNd) for m in gan.modules())
         self.memory_format = torch.channels_last if convolutional else torch.contiguous_format
         gan.to(memory_format=self.memory_format)
+        # Under torchrun: this rank's slice of each batch and DDP for G and D (distributed.py).
+        self.parallel = make_parallel(gan, self.device, cfg.batch_size, cfg.sync_batchnorm)
         self.opt_g, self.opt_d = make_optimizers(gan.G, gan.D, cfg)
+        self.precision = Precision(cfg.precision, self.device, {"g": self.opt_g, "d": self.opt_d},
+                                   gan.D)
         torch.manual_seed(cfg.seed)  # dropout and anything else drawing from the global RNG
         self.z_gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
         # The gradient penalty's interpolation weights: a stream of their own, saved for resume.
         self.penalty_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 2)
+        # Noise on everything D reads (train.instance_noise), from a saved stream of its own.
+        self.instance_noise = InstanceNoise(cfg.instance_noise, cfg.steps, self.device, cfg.seed + 3)
+        self.last_real: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
         # D's regularisers, chosen once: (name, penalty, weight) terms of its loss, and
         # constraints applied to it after each of its steps.
         penalty = PENALTIES.get(cfg.penalty)
@@ -68,8 +80,12 @@ class Trainer:
             (cfg.penalty, penalty, cfg.penalty_weight * penalty.factor)]
         self.d_constraints = [functools.partial(clip_weights_, c=cfg.clip)] if cfg.clip > 0 else []
         self.g_ema = make_ema(gan.G) if cfg.ema > 0 else None
-        self.batches = Batches(len(data), cfg.batch_size, seed=cfg.seed + 1)
+        self.batches = Batches(len(data), cfg.batch_size, seed=cfg.seed + 1,
+                               rank=self.parallel.rank, world_size=self.parallel.world_size)
         self.callbacks = list(callbacks)
+        # Saved state of callbacks that keep some (those with a `state_key`, e.g. the health
+        # monitor), from the checkpoint resumed; each reads its own in on_start.
+        self.callback_states: dict[str, Any] = {}
         self.step = 0                  # generator updates done
         self.stop_requested = False    # set by SIGINT/SIGTERM; honoured between steps
         self.stop_reason = ""
@@ -77,36 +93,44 @@ class Trainer:
         self.elapsed = 0.0             # seconds of training in this process
 
     # --- Algorithm 1 -------------------------------------------------------------------------
-    def real_batch(self) -> torch.Tensor:
-        x, _ = self.data.get(self.batches.next())
+    def real_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A minibatch in the model's range, and its labels (None for unlabelled data)."""
+        x, y = self.data.get(self.batches.next())
         x = x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-        return self.gan.to_model(x)
+        return self.gan.to_model(x), None if y is None else y.to(self.device, non_blocking=True)
 
     def d_update(self) -> dict[str, torch.Tensor]:
-        real = self.real_batch()
-        with torch.no_grad():  # D's update needs no gradient through G
-            fake = self.gan.G(self.gan.sample_z(real.shape[0], self.z_gen))
-        loss, stats = self.gan.d_loss(real, fake)
-        for name, penalty, weight in self.d_penalties:
-            value = penalty.compute(self.gan.D, real, fake, self.penalty_gen)
-            loss = loss + weight * value
-            stats[f"penalty_{name}"] = value.detach()
+        real, labels = self.real_batch()
+        with self.parallel.d_step(), self.precision.autocast():
+            with torch.no_grad():  # D's update needs no gradient through G
+                # the global batch's noise, of which this rank takes its slice
+                z = self.parallel.shard(self.gan.sample_z(self.cfg.batch_size, self.z_gen))
+                fake = self.gan.G(z)
+            real, fake = self.instance_noise(real, self.step), self.instance_noise(fake, self.step)
+            loss, stats = self.gan.d_loss(real, fake, z, labels)
+            for name, penalty, weight in self.d_penalties:
+                value = penalty.compute(*self.gan.penalty_inputs(real, fake, labels), self.penalty_gen)
+                loss = loss + weight * value
+                stats[f"penalty_{name}"] = value.detach()
         self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
+        self.precision.scale(loss, self.opt_d).backward()
+        self.precision.step(self.opt_d)
         for constrain in self.d_constraints:
             constrain(self.gan.D)
+        self.last_real = (real, labels)  # what feature matching compares G's samples with
         return stats
 
     def g_update(self) -> dict[str, torch.Tensor]:
         D = self.gan.D
         D.requires_grad_(False)  # G's update needs gradients through D, not for D's weights
         try:
-            fake = self.gan.G(self.gan.sample_z(self.cfg.batch_size, self.z_gen))
-            loss, stats = self.gan.g_loss(fake)
+            with self.parallel.g_step(), self.precision.autocast():
+                z = self.parallel.shard(self.gan.sample_z(self.cfg.batch_size, self.z_gen))
+                fake = self.instance_noise(self.gan.G(z), self.step)
+                loss, stats = self.gan.g_loss(fake, z, *self.last_real)
             self.opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_g.step()
+            self.precision.scale(loss, self.opt_g).backward()
+            self.precision.step(self.opt_g)
         finally:
             D.requires_grad_(True)
         if self.g_ema is not None:
@@ -168,11 +192,17 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "batches": self.batches.state_dict(),
+            "loss_scales": self.precision.state_dict(),  # fp16's; empty otherwise
             "rng": {"torch": torch.get_rng_state(), "z": self.z_gen.get_state(),
-                    "penalty": self.penalty_gen.get_state()},
+                    "penalty": self.penalty_gen.get_state(),
+                    "instance_noise": self.instance_noise.generator.get_state()},
         }
         if torch.cuda.is_available() and self.device.type == "cuda":
             state["rng"]["cuda"] = torch.cuda.get_rng_state(self.device)
+        stateful = {cb.state_key: cb.state_dict()
+                    for cb in self.callbacks if hasattr(cb, "state_key")}
+        if stateful:
+            state["callbacks"] = stateful
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -181,9 +211,13 @@ class Trainer:
             opt.load_state_dict(state[key])
             match_param_layout(opt)
         self.batches.load_state_dict(state["batches"])
+        self.precision.load_state_dict(state.get("loss_scales", {}))
         torch.set_rng_state(state["rng"]["torch"])
         self.z_gen.set_state(state["rng"]["z"])
         if "penalty" in state["rng"]:  # absent from checkpoints of gankit before penalties
             self.penalty_gen.set_state(state["rng"]["penalty"])
+        if "instance_noise" in state["rng"]:  # absent before instance noise
+            self.instance_noise.generator.set_state(state["rng"]["instance_noise"])
         if "cuda" in state["rng"] and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+        self.callback_states = state.get("callbacks", {})

@@ -1,0 +1,100 @@
+"""The README gallery: every preset trained on MNIST for the same CPU budget, one grid each.
+
+    python benchmarks/gallery.py --data-dir ../shared/datasets --cpu-minutes 5
+
+Each entry trains with `gankit.train` until its process has used --cpu-minutes of CPU time
+(time.process_time, all threads), then draws 64 samples with noise seed 0. Writes
+docs/gallery/NAME.png and docs/gallery.md (steps reached, CPU and wall time per entry).
+One run per entry, training seed 0. The budget is CPU time, not steps: objectives with
+5 critic steps per generator step (wgan, wgan-gp, hinge) reach fewer generator steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import gankit
+from gankit.cli.main import main as cli
+from gankit.config import Config, set_value
+from gankit.presets import PRESETS
+
+# name -> (preset, extra settings, sample flags)
+ENTRIES: dict[str, tuple[str, dict, list[str]]] = {
+    "gan2014": ("gan2014", {}, []),
+    "dcgan": ("dcgan", {"train.batch_size": 64}, []),
+    "lsgan": ("lsgan", {"model.name": "dcgan"}, []),
+    "wgan": ("wgan", {"model.name": "dcgan"}, []),
+    "wgan-gp": ("wgan-gp", {"model.name": "dcgan"}, []),
+    "hinge": ("hinge", {"model.name": "dcgan"}, []),
+    "ebgan": ("ebgan", {"model.name": "dcgan"}, []),
+    "conditional": ("dcgan", {"train.batch_size": 64, "model.conditional": True}, ["--grid", "classes", "-n", "10"]),
+    "infogan": ("infogan", {"model.name": "dcgan", "train.batch_size": 64}, ["--vary", "c1", "-n", "10"]),
+}
+
+
+class CpuBudget:
+    """Stops training (as Ctrl-C would, with a checkpoint) once the process used `seconds` of CPU."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def on_start(self, trainer):
+        self.start = time.process_time()
+
+    def on_step(self, trainer, stats):
+        if time.process_time() - self.start > self.seconds:
+            trainer.stop_requested = True
+
+    def on_end(self, trainer):
+        pass
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--cpu-minutes", type=float, default=5.0)
+    p.add_argument("--runs", default="runs/gallery")
+    p.add_argument("--docs", default="docs")
+    p.add_argument("--only", nargs="*", help="entries to (re)make; default all")
+    args = p.parse_args()
+
+    rows = []
+    for name, (preset, extra, sample_flags) in ENTRIES.items():
+        if args.only and name not in args.only:
+            continue
+        cfg = Config()
+        for key, value in {**PRESETS.get(preset), **extra}.items():
+            set_value(cfg, key, value, f"gallery {name}")
+        cfg.preset = preset
+        for key, value in {"data.name": "mnist", "data.data_dir": args.data_dir, "train.steps": 1_000_000,
+                           "train.sample_every": 1_000_000, "train.checkpoint_every": 1_000_000}.items():
+            set_value(cfg, key, value)
+        t0, c0 = time.perf_counter(), time.process_time()
+        run = gankit.train(cfg, Path(args.runs) / name, force=True, progress=False,
+                           callbacks=[CpuBudget(args.cpu_minutes * 60)])
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        out = Path(args.docs) / "gallery" / f"{name}.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        cli(["sample", str(run.path), "-n", "64", "--seed", "0", "-o", str(out), "--force", *sample_flags])
+        rows.append((name, preset, extra, sample_flags, run.step, cpu, wall))
+        print(f"{name}: {run.step} steps, {cpu / 60:.1f} CPU min, {wall / 60:.1f} wall min", flush=True)
+
+    lines = ["# Gallery: every preset on MNIST with the same CPU budget", "",
+             f"```bash\npython benchmarks/gallery.py --data-dir ../shared/datasets --cpu-minutes {args.cpu_minutes:g}\n```",
+             "", "One run per entry (training seed 0, 2-core CPU, torch 2.13.0+cpu); grids drawn with "
+             "`gankit sample -n 64 --seed 0` (plus the flags shown). Each entry stopped once its process "
+             f"had used {args.cpu_minutes:g} CPU minutes.", "",
+             "| entry | settings | generator steps | CPU min | wall min | samples |", "| --- | --- | ---: | ---: | ---: | --- |"]
+    for name, preset, extra, flags, steps, cpu, wall in rows:
+        settings = f"`--preset {preset}`" + "".join(f" `{k}={v}`" for k, v in extra.items())
+        flag_text = f" (`{' '.join(flags)}`)" if flags else ""
+        lines.append(f"| {name} | {settings} | {steps} | {cpu / 60:.1f} | {wall / 60:.1f} | "
+                     f"<img src=\"gallery/{name}.png\" width=\"200\">{flag_text} |")
+    if not args.only:
+        (Path(args.docs) / "gallery.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
