@@ -1,12 +1,12 @@
-"""The README gallery: every preset trained on MNIST for the same CPU budget, one grid each.
+"""The README gallery: every preset trained on MNIST for the same number of generator steps.
 
-    python benchmarks/gallery.py --data-dir ../shared/datasets --cpu-minutes 5
+    python benchmarks/gallery.py --data-dir ../shared/datasets --steps 600
 
-Each entry trains with `gankit.train` until its process has used --cpu-minutes of CPU time
-(time.process_time, all threads), then draws 64 samples with noise seed 0. Writes
-docs/gallery/NAME.png and docs/gallery.md (steps reached, CPU and wall time per entry).
-One run per entry, training seed 0. The budget is CPU time, not steps: objectives with
-5 critic steps per generator step (wgan, wgan-gp, hinge) reach fewer generator steps.
+Each entry trains with `gankit.train` for --steps generator updates (batch 64 unless its preset
+says otherwise), then draws 64 samples with noise seed 0. Writes docs/gallery/NAME.png and
+docs/gallery.md with the CPU and wall minutes each entry took: objectives with 5 critic steps
+per generator step (wgan, wgan-gp, hinge) cost several times more per step.
+One run per entry, training seed 0.
 """
 
 from __future__ import annotations
@@ -34,27 +34,10 @@ ENTRIES: dict[str, tuple[str, dict, list[str]]] = {
 }
 
 
-class CpuBudget:
-    """Stops training (as Ctrl-C would, with a checkpoint) once the process used `seconds` of CPU."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-
-    def on_start(self, trainer):
-        self.start = time.process_time()
-
-    def on_step(self, trainer, stats):
-        if time.process_time() - self.start > self.seconds:
-            trainer.stop_requested = True
-
-    def on_end(self, trainer):
-        pass
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", required=True)
-    p.add_argument("--cpu-minutes", type=float, default=5.0)
+    p.add_argument("--steps", type=int, default=600)
     p.add_argument("--runs", default="runs/gallery")
     p.add_argument("--docs", default="docs")
     p.add_argument("--only", nargs="*", help="entries to (re)make; default all")
@@ -68,12 +51,11 @@ def main():
         for key, value in {**PRESETS.get(preset), **extra}.items():
             set_value(cfg, key, value, f"gallery {name}")
         cfg.preset = preset
-        for key, value in {"data.name": "mnist", "data.data_dir": args.data_dir, "train.steps": 1_000_000,
-                           "train.sample_every": 1_000_000, "train.checkpoint_every": 1_000_000}.items():
+        for key, value in {"data.name": "mnist", "data.data_dir": args.data_dir, "train.steps": args.steps,
+                           "train.sample_every": args.steps, "train.checkpoint_every": args.steps}.items():
             set_value(cfg, key, value)
         t0, c0 = time.perf_counter(), time.process_time()
-        run = gankit.train(cfg, Path(args.runs) / name, force=True, progress=False,
-                           callbacks=[CpuBudget(args.cpu_minutes * 60)])
+        run = gankit.train(cfg, Path(args.runs) / name, force=True, progress=False)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         out = Path(args.docs) / "gallery" / f"{name}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -81,11 +63,11 @@ def main():
         rows.append((name, preset, extra, sample_flags, run.step, cpu, wall))
         print(f"{name}: {run.step} steps, {cpu / 60:.1f} CPU min, {wall / 60:.1f} wall min", flush=True)
 
-    lines = ["# Gallery: every preset on MNIST with the same CPU budget", "",
-             f"```bash\npython benchmarks/gallery.py --data-dir ../shared/datasets --cpu-minutes {args.cpu_minutes:g}\n```",
+    lines = ["# Gallery: every preset on MNIST with the same number of generator steps", "",
+             f"```bash\npython benchmarks/gallery.py --data-dir ../shared/datasets --steps {args.steps}\n```",
              "", "One run per entry (training seed 0, 2-core CPU, torch 2.13.0+cpu); grids drawn with "
-             "`gankit sample -n 64 --seed 0` (plus the flags shown). Each entry stopped once its process "
-             f"had used {args.cpu_minutes:g} CPU minutes.", "",
+             "`gankit sample -n 64 --seed 0` (plus the flags shown). CPU minutes are the process's "
+             "CPU time (2 threads); wall minutes depend on what else ran on the machine.", "",
              "| entry | settings | generator steps | CPU min | wall min | samples |", "| --- | --- | ---: | ---: | ---: | --- |"]
     for name, preset, extra, flags, steps, cpu, wall in rows:
         settings = f"`--preset {preset}`" + "".join(f" `{k}={v}`" for k, v in extra.items())

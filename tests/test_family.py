@@ -20,6 +20,7 @@ from gankit.presets import PRESETS
 from gankit.training.checkpoint import G_EMA_FILE, latest_checkpoint
 from gankit.training.ema import make_ema, update_ema_
 from gankit.training.optim import OPTIMIZERS
+from helpers import StopAt
 
 TINY = ["--set", "model.g_hidden=16", "--set", "model.d_hidden=8", "--set", "model.maxout_pieces=2",
         "--latent-dim", "4", "--batch-size", "16", "--log-every", "1", "--quiet"]
@@ -229,19 +230,6 @@ def test_spectral_norm_bounds_every_layer_of_d():
 
 
 # --- exact resume ----------------------------------------------------------------------------
-class StopAt:
-    def __init__(self, step):
-        self.step = step
-
-    def on_start(self, trainer):
-        pass
-
-    def on_step(self, trainer, stats):
-        if trainer.step == self.step:
-            trainer.stop_requested = True
-
-    def on_end(self, trainer):
-        pass
 
 
 def family_config(preset, data, model, steps, **extra):

@@ -12,6 +12,7 @@ import torch
 import gankit
 from gankit.config import Config, set_value
 from gankit.training.checkpoint import list_checkpoints
+from helpers import StopAt, weights
 
 
 def small_config(data="ring8", model="mlp", steps=12, **extra):
@@ -23,26 +24,6 @@ def small_config(data="ring8", model="mlp", steps=12, **extra):
                        "model.width": 8, **extra}.items():
         set_value(cfg, key, value)
     return cfg
-
-
-def weights(run):
-    return {**{f"G.{k}": v for k, v in run.G.state_dict().items()},
-            **{f"D.{k}": v for k, v in run.D.state_dict().items()}}
-
-
-class StopAt:
-    def __init__(self, step):
-        self.step = step
-
-    def on_start(self, trainer):
-        pass
-
-    def on_step(self, trainer, stats):
-        if trainer.step == self.step:
-            trainer.stop_requested = True  # what Ctrl-C does, between two steps
-
-    def on_end(self, trainer):
-        pass
 
 
 @pytest.mark.parametrize("data,model,extra", [

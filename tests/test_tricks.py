@@ -17,6 +17,7 @@ from gankit.losses import (LOSSES, build_loss, d_energy, d_minimax_target, featu
                            pulling_away)
 from gankit.nets import ConvAutoencoder, MinibatchStd, MLPAutoencoder, build_models
 from gankit.training.instance_noise import InstanceNoise, annealed_std
+from helpers import StopAt
 
 TINY = {"train.batch_size": 16, "train.log_every": 1, "train.sample_every": 1000,
         "train.checkpoint_every": 1000, "model.latent_dim": 4, "model.g_hidden": (16,),
@@ -199,19 +200,6 @@ def test_ebgan_preset_trains_without_nan(tmp_path, preset, model):
 
 
 # --- exact resume ---------------------------------------------------------------------------
-class StopAt:
-    def __init__(self, step):
-        self.step = step
-
-    def on_start(self, trainer):
-        pass
-
-    def on_step(self, trainer, stats):
-        if trainer.step == self.step:
-            trainer.stop_requested = True
-
-    def on_end(self, trainer):
-        pass
 
 
 def weights(run):
