@@ -15,6 +15,9 @@ import pytest  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
+# Subprocesses (`python -m gankit`, torchrun workers) import this checkout too, not whatever
+# gankit happens to be installed.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))
 
 # Real MNIST / Fashion-MNIST .gz files (``<SHARED_DATA>/mnist/...``); tests skip without them.
 SHARED_DATA = Path(os.environ.get("GANKIT_TEST_DATA") or REPO.parent / "shared" / "datasets")

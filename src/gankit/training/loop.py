@@ -150,19 +150,32 @@ class Trainer:
         """Train up to cfg.steps generator updates, or until a stop is requested."""
         restore = self._catch_signals()
         try:
-            for cb in self.callbacks:
-                cb.on_start(self)
+            self._notify("on_start")
             while self.step < self.cfg.steps and not self.stop_requested:
                 t0 = time.perf_counter()
                 stats = self.train_step()
                 self.elapsed += time.perf_counter() - t0
-                for cb in self.callbacks:
-                    cb.on_step(self, stats)
-            for cb in self.callbacks:
-                cb.on_end(self)
+                self._notify("on_step", stats)
+            self._notify("on_end")
         finally:
             restore()
         return self
+
+    def _notify(self, event: str, *args) -> None:
+        """Call every callback's `event`. Setting up (a health probe's feature space) and
+        finishing (a last sample grid) may draw random numbers: the global RNG is forked around
+        them so they never change what training draws next, and a resumed run stays
+        bit-identical whatever callbacks are attached. `on_step` is not forked, because a
+        rollback there restores the RNG on purpose; a step callback that needs randomness uses
+        its own torch.Generator."""
+        if event == "on_step":
+            for cb in self.callbacks:
+                cb.on_step(self, *args)
+            return
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            for cb in self.callbacks:
+                getattr(cb, event)(self, *args)
 
     def _catch_signals(self):
         """First Ctrl-C / SIGTERM: finish the current step, save, stop. A second: stop now."""
