@@ -68,7 +68,8 @@ def main():
              "", "One run per entry (training seed 0, 2-core CPU, torch 2.13.0+cpu); grids drawn with "
              "`gankit sample -n 64 --seed 0` (plus the flags shown). CPU minutes are the process's "
              "CPU time (2 threads); wall minutes depend on what else ran on the machine.", "",
-             "| entry | settings | generator steps | CPU min | wall min | samples |", "| --- | --- | ---: | ---: | ---: | --- |"]
+             "| entry | settings | generator steps | CPU min | wall min | samples |",
+             "| --- | --- | ---: | ---: | ---: | --- |"]
     for name, preset, extra, flags, steps, cpu, wall in rows:
         settings = f"`--preset {preset}`" + "".join(f" `{k}={v}`" for k, v in extra.items())
         flag_text = f" (`{' '.join(flags)}`)" if flags else ""

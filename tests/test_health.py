@@ -197,8 +197,8 @@ def test_health_actions_and_state_resume_bit_identically(tmp_path):
     def weights(run):
         return [t for m in (run.G, run.D) for t in m.state_dict().values()]
 
-    cfg = lambda: ring8(50, **PERFECT_D, **{"health.vanishing": "act",
-                                            "health.vanishing_action": "noise"})
+    def cfg():
+        return ring8(50, **PERFECT_D, **{"health.vanishing": "act", "health.vanishing_action": "noise"})
     straight = gankit.train(cfg(), tmp_path / "a", progress=False)
     assert gankit.train(cfg(), tmp_path / "b", progress=False, callbacks=[StopAt()]).step == 35
     resumed = gankit.train(cfg(), tmp_path / "b", resume=True, progress=False)

@@ -5,8 +5,17 @@ import math
 import pytest
 import torch
 
-from gankit.losses import (LOSSES, d_hinge, d_least_squares, d_minimax, d_wasserstein, g_least_squares,
-                           g_minimax, g_nonsaturating, g_wasserstein)
+from gankit.losses import (
+    LOSSES,
+    d_hinge,
+    d_least_squares,
+    d_minimax,
+    d_wasserstein,
+    g_least_squares,
+    g_minimax,
+    g_nonsaturating,
+    g_wasserstein,
+)
 
 REAL = torch.tensor([2.0, -1.0])
 FAKE = torch.tensor([0.5, -3.0])

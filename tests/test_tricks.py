@@ -13,8 +13,7 @@ from gankit.config import Config, ModelConfig, TrainConfig, set_value
 from gankit.errors import ConfigError
 from gankit.gans import pack
 from gankit.gans.build import build_gan
-from gankit.losses import (LOSSES, build_loss, d_energy, d_minimax_target, feature_matching,
-                           pulling_away)
+from gankit.losses import LOSSES, build_loss, d_energy, d_minimax_target, feature_matching, pulling_away
 from gankit.nets import ConvAutoencoder, MinibatchStd, MLPAutoencoder, build_models
 from gankit.training.instance_noise import InstanceNoise, annealed_std
 from helpers import StopAt

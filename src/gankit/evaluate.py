@@ -209,7 +209,7 @@ def evaluate(run, metrics: list[str], n: int | None = None, seed: int = 0, data_
     ctx = Context(run, n, seed, data_dir, cache_dir, log, classifier_settings)
     results: dict = {}
     t0 = time.perf_counter()
-    for name, fn in fns.items():
+    for fn in fns.values():
         results.update(fn(ctx))
     ctx.protocol["metrics"] = list(metrics)
     ctx.protocol["seconds"] = round(time.perf_counter() - t0, 1)

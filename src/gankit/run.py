@@ -24,14 +24,21 @@ from .data import load_dataset
 from .errors import CheckpointError, ConfigError
 from .gans import GAN
 from .gans import build_gan as assemble_gan
-from .training.callbacks import Checkpointer, Curves, JsonlLog, ProgressBar, SampleGrid
-from .training.checkpoint import (D_FILE, G_EMA_FILE, G_FILE, clean_partial_saves,
-                                  latest_checkpoint, load_state, load_weights)
 from .training import distributed
+from .training.callbacks import Checkpointer, Curves, JsonlLog, ProgressBar, SampleGrid
+from .training.checkpoint import (
+    D_FILE,
+    G_EMA_FILE,
+    G_FILE,
+    clean_partial_saves,
+    latest_checkpoint,
+    load_state,
+    load_weights,
+)
 from .training.ema import make_ema
 from .training.health import HealthMonitor
-from .training.tensorboard import TensorBoard, summary_writer_class
 from .training.loop import Trainer
+from .training.tensorboard import TensorBoard, summary_writer_class
 
 # Settings that may change when a run is resumed; the rest would make it a different run.
 RESUMABLE = {"train.steps", "train.device", "train.log_every", "train.sample_every",
