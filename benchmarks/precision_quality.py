@@ -25,8 +25,7 @@ import gankit
 from gankit.config import Config, set_value
 from gankit.evaluate import evaluate
 
-SHOWN = ("fid", "kid", "precision", "recall", "density", "coverage", "modes", "high_quality",
-         "kl")
+SHOWN = ("fid", "kid", "precision", "recall", "density", "coverage", "modes", "high", "reverse")
 
 
 def main():
@@ -60,23 +59,23 @@ def main():
             scores = evaluate(gankit.load(out), args.metrics.split(","), seed=0, log=lambda *a: None)
             with (out / "eval.jsonl").open("a") as f:
                 f.write(json.dumps(scores) + "\n")
-            row = {"precision": precision, "seed": seed, "train_s": seconds, "step": run.step,
+            row = {"dtype": precision, "seed": seed, "train_s": seconds, "step": run.step,
                    **{k: v for k, v in scores.items() if isinstance(v, (int, float))}}
             rows.append(row)
             print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}),
                   flush=True)
 
-    keys = [k for k in rows[0] if k.split("_")[0] in SHOWN and "floor" not in k]
+    keys = [k for k in rows[0] if k.split("_")[0] in SHOWN and "floor" not in k and "std" not in k]
     load = os.getloadavg()
     print(f"\n{args.data} / {args.model}, {args.steps} steps, seeds {args.seeds}, "
           f"load average {load[0]:.2f}")
-    print("| precision | seed | train s | " + " | ".join(keys) + " |")
+    print("| train.precision | seed | train s | " + " | ".join(keys) + " |")
     print("| --- | ---: | ---: | " + " | ".join("---:" for _ in keys) + " |")
     for r in rows:
-        print(f"| {r['precision']} | {r['seed']} | {r['train_s']:.0f} | "
+        print(f"| {r['dtype']} | {r['seed']} | {r['train_s']:.0f} | "
               + " | ".join(f"{r[k]:.4g}" for k in keys) + " |")
     for precision in args.precisions.split(","):
-        mine = [r for r in rows if r["precision"] == precision]
+        mine = [r for r in rows if r["dtype"] == precision]
         cells = []
         for k in keys:
             values = [r[k] for r in mine]
