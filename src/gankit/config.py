@@ -87,7 +87,7 @@ DETECTOR_MODES = ("off", "warn", "act")
 
 @dataclass
 class HealthConfig:
-    """The training health monitor (training/health.py): what it watches, when it speaks, what
+    """The training health monitor (training/health/): what it watches, when it speaks, what
     it may do. Each detector is off, warn (log it, say it, go on) or act (its documented cure)."""
 
     every: int = 50                      # steps between checks (diversity, weights, trends)
