@@ -1,6 +1,7 @@
 """The README gallery: every preset trained on MNIST for the same number of generator steps.
 
     python benchmarks/gallery.py --data-dir ../shared/datasets --steps 600
+    python benchmarks/gallery.py --data-dir ../shared/datasets --steps 5000 --device cuda
 
 Each entry trains with `gankit.train` for --steps generator updates (batch 64 unless its preset
 says otherwise), then draws 64 samples with noise seed 0. Writes docs/gallery/NAME.png and
@@ -12,6 +13,7 @@ One run per entry, training seed 0.
 from __future__ import annotations
 
 import argparse
+import platform
 import time
 from pathlib import Path
 
@@ -19,6 +21,14 @@ import gankit
 from gankit.cli.main import main as cli
 from gankit.config import Config, set_value
 from gankit.presets import PRESETS
+
+
+def machine(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda"):
+        return f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}"
+    return f"{platform.machine()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 # name -> (preset, extra settings, sample flags)
 ENTRIES: dict[str, tuple[str, dict, list[str]]] = {
@@ -41,6 +51,7 @@ def main():
     p.add_argument("--runs", default="runs/gallery")
     p.add_argument("--docs", default="docs")
     p.add_argument("--only", nargs="*", help="entries to (re)make; default all")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (train.device)")
     args = p.parse_args()
 
     rows = []
@@ -52,6 +63,7 @@ def main():
             set_value(cfg, key, value, f"gallery {name}")
         cfg.preset = preset
         for key, value in {"data.name": "mnist", "data.data_dir": args.data_dir, "train.steps": args.steps,
+                           "train.device": args.device,
                            "train.sample_every": args.steps, "train.checkpoint_every": args.steps}.items():
             set_value(cfg, key, value)
         t0, c0 = time.perf_counter(), time.process_time()
@@ -63,11 +75,13 @@ def main():
         rows.append((name, preset, extra, sample_flags, run.step, cpu, wall))
         print(f"{name}: {run.step} steps, {cpu / 60:.1f} CPU min, {wall / 60:.1f} wall min", flush=True)
 
+    command = f"python benchmarks/gallery.py --data-dir ../shared/datasets --steps {args.steps}"
+    command += f" --device {args.device}" if args.device != "cpu" else ""
     lines = ["# Gallery: every preset on MNIST with the same number of generator steps", "",
-             f"```bash\npython benchmarks/gallery.py --data-dir ../shared/datasets --steps {args.steps}\n```",
-             "", "One run per entry (training seed 0, 2-core CPU, torch 2.13.0+cpu); grids drawn with "
+             f"```bash\n{command}\n```",
+             "", f"One run per entry (training seed 0, {machine(args.device)}); grids drawn with "
              "`gankit sample -n 64 --seed 0` (plus the flags shown). CPU minutes are the process's "
-             "CPU time (2 threads); wall minutes depend on what else ran on the machine.", "",
+             "CPU time; wall minutes depend on what else ran on the machine.", "",
              "| entry | settings | generator steps | CPU min | wall min | samples |",
              "| --- | --- | ---: | ---: | ---: | --- |"]
     for name, preset, extra, flags, steps, cpu, wall in rows:

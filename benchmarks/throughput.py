@@ -4,6 +4,7 @@ the machine's peak, FLOP/s achieved, sampling throughput and peak memory of trai
     python benchmarks/throughput.py                      # 28x28x1 and 64x64x3 DCGAN, batch 64
     python benchmarks/throughput.py --quick              # a minute: fewer rounds, smaller peak test
     python benchmarks/throughput.py --configs 28x28x1 --loops gankit,plain-alg1 --rounds 7
+    python benchmarks/throughput.py --device cuda --loops gankit,gankit-bf16,gankit-fp16,plain-alg1,plain-examples
 
 Training: each round runs --steps iterations of every loop (after warm-up), interleaved step by
 step (one step of each loop in turn, the order rotating), so a slow moment of a shared machine
@@ -16,7 +17,8 @@ The plain loops are what a user writes from the papers, with the same nets, batc
   plain-alg1      Algorithm 1 as published: fresh noise for the G update (what gankit does)
   plain-examples  pytorch/examples/dcgan: the G update reuses the D step's fake batch, one G
                   forward fewer per iteration, at the price of G training on the z that D just saw
-gankit and gankit-bf16 are `Trainer.train_step` with train.precision fp32 and bf16.
+gankit, gankit-bf16 and gankit-fp16 are `Trainer.train_step` with train.precision fp32, bf16
+and fp16 (fp16, with its loss scaling, is meant for CUDA).
 
 Peak: the fastest of several large square matrix products (torch.mm) in float32 and bfloat16.
 FLOPs per iteration are counted by torch.utils.flop_counter.FlopCounterMode on one iteration of
@@ -25,7 +27,8 @@ count times iterations per second, and "% of peak" compares it with the peak of 
 dtype. Sampling: images/s of `GAN.sample` (what `gankit sample` and `Run.sample` call: eval mode,
 no autograd, batches of 500). Memory: the peak resident set (VmHWM, else ru_maxrss) of a fresh process per
 loop that builds the nets and data and trains --memory-steps iterations, next to one that
-only builds them ("idle").
+only builds them ("idle"); on CUDA, torch.cuda.max_memory_allocated instead.
+With --device cuda every timed region ends with torch.cuda.synchronize().
 """
 
 from __future__ import annotations
@@ -53,6 +56,12 @@ from gankit.nets import DCGANDiscriminator, DCGANGenerator
 from gankit.training import Trainer
 
 LATENT = 100
+DEVICE = torch.device("cpu")  # --device
+
+
+def sync() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 DATA_ITEMS = 1024  # content is irrelevant to speed; kept small so memory shows the training
 
 
@@ -68,8 +77,8 @@ CONFIGS = {"28x28x1": Shape(28, 1, 128), "64x64x3": Shape(64, 3, 64)}
 
 def nets(shape: Shape) -> tuple[nn.Module, nn.Module]:
     torch.manual_seed(0)
-    return (DCGANGenerator(LATENT, shape.resolution, shape.channels, shape.width),
-            DCGANDiscriminator(shape.resolution, shape.channels, shape.width))
+    return (DCGANGenerator(LATENT, shape.resolution, shape.channels, shape.width).to(DEVICE),
+            DCGANDiscriminator(shape.resolution, shape.channels, shape.width).to(DEVICE))
 
 
 def plain_loop(shape: Shape, data: torch.Tensor, batch: int, reuse_fake: bool) -> Callable[[], None]:
@@ -77,11 +86,11 @@ def plain_loop(shape: Shape, data: torch.Tensor, batch: int, reuse_fake: bool) -
     opt_g = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
-    ones, zeros = torch.ones(batch), torch.zeros(batch)
+    ones, zeros = torch.ones(batch, device=DEVICE), torch.zeros(batch, device=DEVICE)
 
     def step():
-        real = data[torch.randint(0, data.shape[0], (batch,))] * 2 - 1
-        fake = G(torch.randn(batch, LATENT))
+        real = data[torch.randint(0, data.shape[0], (batch,), device=data.device)] * 2 - 1
+        fake = G(torch.randn(batch, LATENT, device=DEVICE))
         # D: maximise log D(x) + log(1 - D(G(z)))
         opt_d.zero_grad()
         loss_d = bce(D(real), ones) + bce(D(fake.detach()), zeros)
@@ -89,7 +98,7 @@ def plain_loop(shape: Shape, data: torch.Tensor, batch: int, reuse_fake: bool) -
         opt_d.step()
         # G: maximise log D(G(z))
         if not reuse_fake:
-            fake = G(torch.randn(batch, LATENT))
+            fake = G(torch.randn(batch, LATENT, device=DEVICE))
         opt_g.zero_grad()
         loss_g = bce(D(fake), ones)
         loss_g.backward()
@@ -108,6 +117,7 @@ def gankit_trainer(shape: Shape, data: torch.Tensor, batch: int, precision: str)
 LOOPS: dict[str, tuple[Callable[..., Callable[[], object]], str]] = {
     "gankit": (lambda s, d, b: gankit_trainer(s, d, b, "fp32").train_step, "fp32"),
     "gankit-bf16": (lambda s, d, b: gankit_trainer(s, d, b, "bf16").train_step, "bf16"),
+    "gankit-fp16": (lambda s, d, b: gankit_trainer(s, d, b, "fp16").train_step, "fp16"),
     "plain-alg1": (lambda s, d, b: plain_loop(s, d, b, reuse_fake=False), "fp32"),
     "plain-examples": (lambda s, d, b: plain_loop(s, d, b, reuse_fake=True), "fp32"),
 }
@@ -120,23 +130,29 @@ def seconds(fn: Callable[[], object], repeats: int) -> float:
     fn()
     times = []
     for _ in range(repeats):
+        sync()
         t0 = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
 
 def peak_flops(n: int, repeats: int) -> dict[str, float]:
-    """FLOP/s of an n x n matrix product in float32 and bfloat16: the fastest of `repeats`,
-    since a peak is what the machine can do when nothing else runs."""
+    """FLOP/s of an n x n matrix product in float32, bfloat16 and float16: the fastest of
+    `repeats`, since a peak is what the machine can do when nothing else runs. (On CUDA, float32
+    products use TF32 tensor cores only if torch.backends.cuda.matmul.allow_tf32 is set; gankit
+    leaves PyTorch's default, full float32.)"""
     out = {}
-    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16), ("fp16", torch.float16)):
+        a, b = torch.randn(n, n, dtype=dtype, device=DEVICE), torch.randn(n, n, dtype=dtype, device=DEVICE)
         torch.mm(a, b)
         fastest = float("inf")
         for _ in range(repeats):
+            sync()
             t0 = time.perf_counter()
             torch.mm(a, b)
+            sync()
             fastest = min(fastest, time.perf_counter() - t0)
         out[name] = 2 * n**3 / fastest
     return out
@@ -156,7 +172,7 @@ def steps_for(shape: Shape, args) -> int:
 
 
 def training(shape: Shape, loops: list[str], args, timed: int) -> dict[str, dict]:
-    data = torch.rand(DATA_ITEMS, shape.channels, shape.resolution, shape.resolution)
+    data = torch.rand(DATA_ITEMS, shape.channels, shape.resolution, shape.resolution, device=DEVICE)
     steps = {name: LOOPS[name][0](shape, data, args.batch_size) for name in loops}
     flops = {}
     for name, step in steps.items():
@@ -170,8 +186,10 @@ def training(shape: Shape, loops: list[str], args, timed: int) -> dict[str, dict
         for i in range(timed):
             shift = (r * timed + i) % len(loops)
             for name in loops[shift:] + loops[:shift]:
+                sync()
                 t0 = time.perf_counter()
                 steps[name]()
+                sync()
                 spent[name] += time.perf_counter() - t0
         for name in loops:
             rates[name].append(timed * args.batch_size / spent[name])
@@ -207,19 +225,24 @@ def peak_rss_mib() -> float:
 def memory_child(config: str, loop: str, batch: int, steps: int) -> None:
     """Runs in a fresh process: print the peak resident set after `steps` training iterations."""
     shape = CONFIGS[config]
-    data = torch.rand(DATA_ITEMS, shape.channels, shape.resolution, shape.resolution)
+    data = torch.rand(DATA_ITEMS, shape.channels, shape.resolution, shape.resolution, device=DEVICE)
     if loop != "idle":
         step = LOOPS[loop][0](shape, data, batch)
         for _ in range(steps):
             step()
     else:
         nets(shape)
-    print(json.dumps({"maxrss_mib": peak_rss_mib()}))
+    if DEVICE.type == "cuda":
+        sync()
+        print(json.dumps({"maxrss_mib": torch.cuda.max_memory_allocated(DEVICE) / 2**20}))
+    else:
+        print(json.dumps({"maxrss_mib": peak_rss_mib()}))
 
 
 def peak_memory(config: str, loop: str, args) -> float:
     cmd = [sys.executable, os.path.abspath(__file__), "--memory-child", config, loop,
-           "--batch-size", str(args.batch_size), "--memory-steps", str(args.memory_steps)]
+           "--batch-size", str(args.batch_size), "--memory-steps", str(args.memory_steps),
+           "--device", args.device]
     env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])["maxrss_mib"]
@@ -259,8 +282,13 @@ def main():
                    help="3 rounds, a third of the steps, 2048 peak matmul, fewer samples")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.add_argument("--json", help="also write every number to this file")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--memory-child", nargs=2, metavar=("CONFIG", "LOOP"), help=argparse.SUPPRESS)
     args = p.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
+    if DEVICE.type == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda: no CUDA device is visible to PyTorch")
 
     if args.memory_child:
         memory_child(*args.memory_child, args.batch_size, args.memory_steps)
@@ -274,14 +302,15 @@ def main():
             p.error(f"unknown config or loop '{name}'")
 
     load = os.getloadavg()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU capability "
-          f"{torch.backends.cpu.get_cpu_capability()}, load average {load[0]:.2f} {load[1]:.2f} "
-          f"{load[2]:.2f}", flush=True)
+    where = (torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda"
+             else f"CPU capability {torch.backends.cpu.get_cpu_capability()}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {where}, load average "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
     peak = peak_flops(args.peak_size, repeats=3 if args.quick else 5)
-    print(f"peak ({args.peak_size}^2 matmul): fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s, "
-          f"bf16 {peak['bf16'] / 1e9:.0f} GFLOP/s", flush=True)
+    peak_text = ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peak.items())
+    print(f"peak ({args.peak_size}^2 matmul): {peak_text}", flush=True)
 
-    record: dict = {"torch": torch.__version__, "threads": torch.get_num_threads(),
+    record: dict = {"torch": torch.__version__, "threads": torch.get_num_threads(), "device": where,
                     "load_average_start": load, "peak_flops": peak, "configs": {}}
     reports = []
     for config in configs:
@@ -298,7 +327,8 @@ def main():
         text = table(config, shape, results, peak, args, timed)
         text += f"\n\nsampling (GAN.sample, fp32, batches of 500): {rate:.0f} images/s"
         if memory:
-            text += ("\npeak RSS of a fresh process after "
+            what = "peak CUDA memory allocated" if DEVICE.type == "cuda" else "peak RSS"
+            text += (f"\n{what} of a fresh process after "
                      f"{args.memory_steps} iterations (MiB): "
                      + ", ".join(f"{k} {v:.0f}" for k, v in memory.items()))
         reports.append(text)
@@ -306,8 +336,7 @@ def main():
     load = os.getloadavg()
     record["load_average_end"] = load
     print(f"\nload average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"peak: fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s, bf16 {peak['bf16'] / 1e9:.0f} GFLOP/s "
-          f"({args.peak_size}^2 torch.mm)\n")
+    print(f"{where}; peak: {peak_text} ({args.peak_size}^2 torch.mm)\n")
     print("\n\n".join(reports))
     if args.json:
         with open(args.json, "w") as f:

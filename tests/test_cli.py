@@ -65,6 +65,19 @@ def test_info(digits_run, capsys):
     assert gankit("info", digits_run) == 0
     out = capsys.readouterr().out
     assert "dcgan" in out and "steps_trained" in out and "params_generator" in out
+    # every setting that differs from the defaults is listed, so a packed or noisy run says so
+    settings = next(line for line in out.splitlines() if line.startswith("settings"))
+    assert "train.steps=" in settings and "train.pack" not in settings
+
+
+def test_info_names_the_family_settings(tmp_path, capsys):
+    out = tmp_path / "packed"
+    assert gankit("train", "--data", "ring8", "--model", "mlp", "--steps", 2, "--pack", 2,
+                  "--set", "train.instance_noise=0.1", "--out", out, "--quiet") == 0
+    capsys.readouterr()
+    assert gankit("info", out) == 0
+    settings = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("settings"))
+    assert "train.pack=2" in settings and "train.instance_noise=0.1" in settings
 
 
 def test_python_api(digits_run):

@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 import torch
 
-from .config import Config, HealthConfig, validate
+from .config import Config, HealthConfig, flatten, validate
 from .data import load_dataset
 from .errors import CheckpointError, ConfigError
 from .gans import GAN
@@ -143,7 +143,19 @@ class Run:
             "batch_size": c.train.batch_size, "latent": f"{c.model.latent_dim} ({c.model.prior})",
             "steps_trained": self.step, "steps_target": c.train.steps,
             **{f"params_{k}": v for k, v in self.parameter_counts().items()},
+            "settings": self.non_defaults() or "gankit's defaults",
         }
+
+    def non_defaults(self) -> str:
+        """Every setting that differs from gankit's defaults (packing, codes, noise, health,
+        ...), as `key=value`: what `--set` flags would rebuild this run on the defaults."""
+        mine, base = flatten(dataclasses.asdict(self.config)), flatten(dataclasses.asdict(Config()))
+        skip = {"data.data_dir", "data.name", "preset"}
+        return " ".join(f"{k}={_text(v)}" for k, v in mine.items() if k not in skip and v != base.get(k))
+
+
+def _text(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def load(path: str | Path, device: str = "cpu", raw: bool = False) -> Run:
