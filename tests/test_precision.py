@@ -8,6 +8,7 @@ from gankit.cli.main import main
 from gankit.config import Config, set_value
 from gankit.training.checkpoint import latest_checkpoint, load_state
 from gankit.training.precision import Precision
+from helpers import StopAt, weights
 
 
 def small_config(precision, steps=12, **extra):
@@ -18,26 +19,6 @@ def small_config(precision, steps=12, **extra):
                        "train.sample_every": 1000, "train.checkpoint_every": 1000, **extra}.items():
         set_value(cfg, key, value)
     return cfg
-
-
-def weights(run):
-    return {**{f"G.{k}": v for k, v in run.G.state_dict().items()},
-            **{f"D.{k}": v for k, v in run.D.state_dict().items()}}
-
-
-class StopAt:
-    def __init__(self, step):
-        self.step = step
-
-    def on_start(self, trainer):
-        pass
-
-    def on_step(self, trainer, stats):
-        if trainer.step == self.step:
-            trainer.stop_requested = True
-
-    def on_end(self, trainer):
-        pass
 
 
 class Spy:
