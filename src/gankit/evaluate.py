@@ -42,8 +42,7 @@ class Context:
         self.classifier_settings = classifier_settings
         self.kind = run.data_info.kind
         self.n = n or DEFAULT_SAMPLES[self.kind]
-        self.protocol: dict = {"samples": self.n, "seed": seed, "run_step": run.step,
-                               "gankit_version": __version__}
+        self.protocol: dict = {"seed": seed, "run_step": run.step, "gankit_version": __version__}
 
     def dataset(self, split: str):
         d = self.run.config.data
@@ -53,6 +52,7 @@ class Context:
 
     @cached_property
     def fake(self) -> torch.Tensor:
+        self.protocol["samples"] = self.n  # recorded where samples are drawn (not for infogan_accuracy)
         return self.run.sample(self.n, seed=self.seed)
 
     @cached_property
