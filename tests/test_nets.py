@@ -51,3 +51,18 @@ def test_dcgan_refuses_points_and_odd_resolutions():
         build_models(ModelConfig(name="dcgan"), (2,), "points")
     with pytest.raises(ConfigError, match="resolution 30"):
         build_models(ModelConfig(name="dcgan"), (1, 30, 30), "image")
+
+
+def test_mlp_hidden_dropout_sits_before_each_later_layer():
+    """pylearn2's default_input_include_prob: dropout on what each layer after the first reads."""
+    D = MLPDiscriminator((1, 28, 28), hidden=(240, 240), pieces=5, input_dropout=0.2, hidden_dropout=0.5)
+    kinds = [type(m).__name__ for m in D.net]
+    assert kinds == ["Flatten", "Dropout", "Maxout", "Dropout", "Maxout", "Dropout", "Linear"]
+    assert [m.p for m in D.net if isinstance(m, torch.nn.Dropout)] == [0.2, 0.5, 0.5]
+    x = torch.rand(8, 1, 28, 28)
+    D.eval()
+    assert torch.equal(D(x), D(x))
+    D.train()
+    assert not torch.equal(D(x), D(x))
+    # off by default: the layout (and checkpoints of runs without it) stays as it was
+    assert [type(m).__name__ for m in MLPDiscriminator((1, 28, 28)).net].count("Dropout") == 1

@@ -40,6 +40,7 @@ class ModelConfig:
     d_hidden: tuple[int, ...] = (240, 240)    # mlp: maxout units per discriminator layer
     maxout_pieces: int = 5               # mlp
     d_dropout: float = 0.0               # mlp: dropout on D's input
+    d_hidden_dropout: float = 0.0        # mlp: dropout on the input of each of D's later layers
     width: int = 0                       # dcgan: channels next to the image; 0 = 128 up to 28 px, else 64
     spectral_norm: bool = False          # any model: spectral normalisation of D's conv/linear layers
     minibatch_std: bool = False          # D: minibatch std-deviation feature before its last layer
@@ -258,8 +259,9 @@ def validate(cfg: Config) -> Config:
             raise ConfigError(f"{key} must be positive, got {values[key]}")
     if values["data.channels"] not in (None, 1, 3):
         raise ConfigError(f"data.channels must be 1 or 3, got {values['data.channels']}")
-    if not 0.0 <= cfg.model.d_dropout < 1.0:
-        raise ConfigError(f"model.d_dropout must be in [0, 1), got {cfg.model.d_dropout}")
+    for key in ("d_dropout", "d_hidden_dropout"):
+        if not 0.0 <= getattr(cfg.model, key) < 1.0:
+            raise ConfigError(f"model.{key} must be in [0, 1), got {getattr(cfg.model, key)}")
     for key in ("train.penalty_weight", "train.clip"):
         if values[key] < 0:
             raise ConfigError(f"{key} must be 0 (off) or positive, got {values[key]}")

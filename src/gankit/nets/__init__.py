@@ -49,7 +49,8 @@ def mlp_generator(cfg: ModelConfig, width: int, shape: Shape, kind: str) -> nn.M
 MODELS.add("mlp", ModelFamily(
     generator=mlp_generator,
     discriminator=lambda cfg, shape: MLPDiscriminator(shape, cfg.d_hidden, cfg.maxout_pieces,
-                                                      cfg.d_dropout, cfg.minibatch_std),
+                                                      cfg.d_dropout, cfg.minibatch_std,
+                                                      cfg.d_hidden_dropout),
     autoencoder=lambda cfg, shape: MLPAutoencoder(shape, cfg.d_hidden, cfg.minibatch_std),
 ))
 

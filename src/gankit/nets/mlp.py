@@ -54,12 +54,14 @@ class Maxout(nn.Module):
 
 class MLPDiscriminator(nn.Module):
     def __init__(self, in_shape: tuple[int, ...], hidden=(240, 240), pieces: int = 5,
-                 input_dropout: float = 0.0, minibatch_std: bool = False):
+                 input_dropout: float = 0.0, minibatch_std: bool = False, hidden_dropout: float = 0.0):
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten(), nn.Dropout(input_dropout)]
         width = math.prod(in_shape)
         for h in hidden:
             layers.append(Maxout(width, h, pieces))
+            if hidden_dropout:  # what each later layer reads (pylearn2's default_input_include_prob)
+                layers.append(nn.Dropout(hidden_dropout))
             width = h
         if minibatch_std:
             layers.append(MinibatchStd())
