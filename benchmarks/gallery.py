@@ -5,7 +5,8 @@
 
 Each entry trains with `gankit.train` for --steps generator updates (batch 64 unless its preset
 says otherwise), then draws 64 samples with noise seed 0. Writes docs/gallery/NAME.png and
-docs/gallery.md with the CPU and wall minutes each entry took: objectives with 5 critic steps
+docs/gallery.md with the CPU and wall minutes each entry took (kept per entry in
+RUN/gallery.json, so `--only NAME` remakes one entry and keeps the others' rows): objectives with 5 critic steps
 per generator step (wgan, wgan-gp, hinge) cost several times more per step.
 One run per entry, training seed 0.
 """
@@ -13,6 +14,7 @@ One run per entry, training seed 0.
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import time
 from pathlib import Path
@@ -28,7 +30,8 @@ def machine(device: str) -> str:
 
     if device.startswith("cuda"):
         return f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}"
-    return f"{platform.machine()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    n = torch.get_num_threads()
+    return f"{platform.machine()} CPU, {n} thread{'s' if n > 1 else ''} per run, torch {torch.__version__}"
 
 # name -> (preset, extra settings, sample flags)
 ENTRIES: dict[str, tuple[str, dict, list[str]]] = {
@@ -54,7 +57,6 @@ def main():
     p.add_argument("--device", default="cpu", help="cpu or cuda (train.device)")
     args = p.parse_args()
 
-    rows = []
     for name, (preset, extra, sample_flags) in ENTRIES.items():
         if args.only and name not in args.only:
             continue
@@ -72,26 +74,37 @@ def main():
         out = Path(args.docs) / "gallery" / f"{name}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         cli(["sample", str(run.path), "-n", "64", "--seed", "0", "-o", str(out), "--force", *sample_flags])
-        rows.append((name, preset, extra, sample_flags, run.step, cpu, wall))
+        record = {"steps": run.step, "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1),
+                  "machine": machine(args.device), "device": args.device}
+        (run.path / "gallery.json").write_text(json.dumps(record, indent=2) + "\n")
         print(f"{name}: {run.step} steps, {cpu / 60:.1f} CPU min, {wall / 60:.1f} wall min", flush=True)
+    write_page(Path(args.runs), Path(args.docs))
 
-    command = f"python benchmarks/gallery.py --data-dir ../shared/datasets --steps {args.steps}"
-    command += f" --device {args.device}" if args.device != "cpu" else ""
+
+def write_page(runs: Path, docs: Path) -> None:
+    """docs/gallery.md from every entry made so far (RUN/gallery.json), so that remaking a few
+    entries with --only keeps the others' rows."""
+    made = {name: json.loads((runs / name / "gallery.json").read_text()) for name in ENTRIES
+            if (runs / name / "gallery.json").exists()}
+    steps = sorted({r["steps"] for r in made.values()})
+    machines = sorted({r["machine"] for r in made.values()})
+    devices = sorted({r["device"] for r in made.values()})
+    command = f"python benchmarks/gallery.py --data-dir ../shared/datasets --steps {','.join(map(str, steps))}"
+    command += "".join(f" --device {d}" for d in devices if d != "cpu")
     lines = ["# Gallery: every preset on MNIST with the same number of generator steps", "",
              f"```bash\n{command}\n```",
-             "", f"One run per entry (training seed 0, {machine(args.device)}); grids drawn with "
+             "", f"One run per entry (training seed 0, {'; '.join(machines)}); grids drawn with "
              "`gankit sample -n 64 --seed 0` (plus the flags shown). CPU minutes are the process's "
              "CPU time; wall minutes depend on what else ran on the machine.", "",
              "| entry | settings | generator steps | CPU min | wall min | samples |",
              "| --- | --- | ---: | ---: | ---: | --- |"]
-    for name, preset, extra, flags, steps, cpu, wall in rows:
+    for name, r in made.items():
+        preset, extra, flags = ENTRIES[name]
         settings = f"`--preset {preset}`" + "".join(f" `{k}={v}`" for k, v in extra.items())
         flag_text = f" (`{' '.join(flags)}`)" if flags else ""
-        lines.append(f"| {name} | {settings} | {steps} | {cpu / 60:.1f} | {wall / 60:.1f} | "
-                     f"<img src=\"gallery/{name}.png\" width=\"200\">{flag_text} |")
-    if not args.only:
-        (Path(args.docs) / "gallery.md").write_text("\n".join(lines) + "\n")
-
+        lines.append(f"| {name} | {settings} | {r['steps']} | {r['cpu_seconds'] / 60:.1f} | "
+                     f"{r['wall_seconds'] / 60:.1f} | <img src=\"gallery/{name}.png\" width=\"200\">{flag_text} |")
+    (docs / "gallery.md").write_text("\n".join(lines) + "\n")
 
 if __name__ == "__main__":
     main()

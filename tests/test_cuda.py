@@ -61,3 +61,14 @@ def test_a_cpu_run_resumes_on_cuda(tmp_path):
     gankit.train(cpu, tmp_path / "r", progress=False)
     run = gankit.train(config(steps=10), tmp_path / "r", resume=True, progress=False)
     assert run.step == 10 and next(run.G.parameters()).device.type == "cuda"
+
+
+def test_evaluate_a_cuda_run_trains_and_uses_the_classifier_on_the_gpu(tmp_path):
+    from gankit.evaluate import evaluate
+    from gankit.metrics.classifier import ClassifierSettings
+
+    gankit.train(config(), tmp_path / "r", progress=False)
+    run = gankit.load(tmp_path / "r", device="cuda")
+    out = evaluate(run, ["fid", "kid", "prdc"], n=200, cache_dir=tmp_path / "cache", log=lambda *a: None,
+                   classifier_settings=ClassifierSettings(epochs=1, min_steps=20))
+    assert out["fid"] >= 0 and 0 <= out["precision"] <= 1 and out["protocol"]["classifier"]["test_accuracy"] > 0.1

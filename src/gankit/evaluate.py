@@ -75,7 +75,8 @@ class Context:
             raise ConfigError("feature metrics need a labelled image dataset to train the domain "
                               "classifier on (mnist, fashion-mnist, digits, class folders)")
         model, record = get_classifier(self.train, self.reference, self.classifier_settings,
-                                       cache_dir=self.cache_dir, log=self.log)
+                                       cache_dir=self.cache_dir, log=self.log,
+                                       device=self.fake.device)  # where the samples are: CPU or GPU
         self.protocol["classifier"] = {k: record[k] for k in ("key", "test_accuracy", "version")}
         self.protocol["features"] = "gankit domain classifier, penultimate layer (not Inception)"
         return model
@@ -141,9 +142,9 @@ def stacked_mnist(ctx: Context) -> dict:
     d = ctx.run.config.data
     mnist_train, mnist_test = (load_dataset("mnist", data_dir=ctx.data_dir or d.data_dir, split=s,
                                             download=d.download) for s in ("train", "test"))
-    model, record = get_classifier(mnist_train, mnist_test, ctx.classifier_settings,
-                                   cache_dir=ctx.cache_dir, log=ctx.log)
     x = ctx.fake
+    model, record = get_classifier(mnist_train, mnist_test, ctx.classifier_settings,
+                                   cache_dir=ctx.cache_dir, log=ctx.log, device=x.device)
     channels = x.reshape(-1, 1, *x.shape[2:])
     if channels.shape[-1] != 28:  # the classifier saw 28 x 28 digits
         channels = torch.nn.functional.interpolate(channels, size=(28, 28), mode="bilinear",

@@ -56,13 +56,15 @@ class DomainClassifier(nn.Module):
 
     @torch.no_grad()
     def embed(self, x: torch.Tensor, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
-        """(penultimate features, class probabilities) in eval mode, batched."""
+        """(penultimate features, class probabilities) in eval mode, batched; computed on the
+        model's device, returned on the CPU where the metrics work."""
         self.eval()
+        device = next(self.parameters()).device
         feats, probs = [], []
         for i in range(0, len(x), batch_size):
-            f = self.trunk(x[i:i + batch_size] * 2 - 1)
-            feats.append(f)
-            probs.append(F.softmax(self.head(f), dim=1))
+            f = self.trunk(x[i:i + batch_size].to(device) * 2 - 1)
+            feats.append(f.cpu())
+            probs.append(F.softmax(self.head(f), dim=1).cpu())
         return torch.cat(feats), torch.cat(probs)
 
 
@@ -87,6 +89,7 @@ def default_cache_dir() -> Path:
 def fit(model: DomainClassifier, x: torch.Tensor, y: torch.Tensor, settings: ClassifierSettings,
         log=print) -> None:
     gen = torch.Generator().manual_seed(settings.seed)
+    device = next(model.parameters()).device
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
     steps_per_epoch = max(1, len(x) // settings.batch_size)
     epochs = max(settings.epochs, -(-settings.min_steps // steps_per_epoch))
@@ -97,7 +100,7 @@ def fit(model: DomainClassifier, x: torch.Tensor, y: torch.Tensor, settings: Cla
         t0, total = time.perf_counter(), 0.0
         for i in range(steps_per_epoch):
             idx = perm[i * settings.batch_size:(i + 1) * settings.batch_size]
-            loss = F.cross_entropy(model(x[idx]), y[idx])
+            loss = F.cross_entropy(model(x[idx].to(device)), y[idx].to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -126,7 +129,7 @@ def _cache_entry(train, settings: ClassifierSettings, cache_dir: Path | None):
 
 
 def cached_classifier(train, settings: ClassifierSettings = ClassifierSettings(),
-                      cache_dir: Path | None = None) -> DomainClassifier | None:
+                      cache_dir: Path | None = None, device="cpu") -> DomainClassifier | None:
     """`train`'s classifier if the cache already holds it, else None: never trains one."""
     if getattr(train, "x", None) is None or getattr(train, "y", None) is None \
             or not getattr(train, "num_classes", 0):
@@ -136,12 +139,13 @@ def cached_classifier(train, settings: ClassifierSettings = ClassifierSettings()
         return None
     model = DomainClassifier(x.shape[1], train.num_classes, settings.width, settings.features)
     model.load_state_dict(load_file(weights))
-    return model.eval()
+    return model.to(device).eval()
 
 
 def get_classifier(train, test, settings: ClassifierSettings = ClassifierSettings(),
-                   cache_dir: Path | None = None, log=print) -> tuple[DomainClassifier, dict]:
-    """The cached classifier for `train` (a labelled image dataset), training it if needed.
+                   cache_dir: Path | None = None, log=print, device="cpu") -> tuple[DomainClassifier, dict]:
+    """The cached classifier for `train` (a labelled image dataset), training it if needed, on
+    `device` (the weights, and so the cache entry, do not depend on it beyond float rounding).
 
     Returns the model and its record: cache key, data hash, settings, test accuracy.
     """
@@ -151,10 +155,9 @@ def get_classifier(train, test, settings: ClassifierSettings = ClassifierSetting
     model = DomainClassifier(channels, classes, settings.width, settings.features)
     if weights.exists() and record_path.exists():
         model.load_state_dict(load_file(weights))
-        model.eval()
-        return model, json.loads(record_path.read_text())
+        return model.to(device).eval(), json.loads(record_path.read_text())
     torch.manual_seed(settings.seed)
-    model = DomainClassifier(channels, classes, settings.width, settings.features)
+    model = DomainClassifier(channels, classes, settings.width, settings.features).to(device)
     log(f"training the {train.name} domain classifier once (cached in {folder})")
     t0 = time.perf_counter()
     fit(model, x, y, settings, log)
@@ -164,7 +167,7 @@ def get_classifier(train, test, settings: ClassifierSettings = ClassifierSetting
               "train_seconds": round(time.perf_counter() - t0, 1)}
     folder.mkdir(parents=True, exist_ok=True)
     tmp = weights.with_suffix(".tmp")
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp)
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, tmp)
     os.replace(tmp, weights)
     record_path.write_text(json.dumps(record, indent=2) + "\n")
     model.eval()
