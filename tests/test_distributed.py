@@ -28,6 +28,12 @@ SETTINGS = {
     "mlp": {"data.name": "ring8", "model.name": "mlp", "train.batch_size": 32,
             "model.latent_dim": 8, "model.g_hidden": (32,), "model.d_hidden": (16,),
             "model.maxout_pieces": 2},
+    # the gan2014 preset's way: simultaneous D and G steps, SGD with momentum ramp and lr decay
+    "mlp-joint": {"data.name": "ring8", "model.name": "mlp", "train.batch_size": 32,
+                  "model.latent_dim": 8, "model.g_hidden": (32,), "model.d_hidden": (16,),
+                  "model.maxout_pieces": 2, "train.simultaneous": True, "train.optimizer": "sgd",
+                  "train.lr_g": 0.05, "train.lr_d": 0.05, "train.momentum_final": 0.7,
+                  "train.momentum_ramp": (2, 8), "train.lr_decay": 1.05},
     # DCGAN on digits with BatchNorm over the global batch
     "dcgan-syncbn": {"data.name": "digits", "model.name": "dcgan", "train.batch_size": 32,
                      "model.latent_dim": 16, "model.width": 8, "train.sync_batchnorm": True},
@@ -68,6 +74,8 @@ WORKER = textwrap.dedent('''
     gankit.train(config("mlp", 5), out / "mlp-resumed", progress=False)
     gankit.train(config("mlp", 12), out / "mlp-resumed", resume=True, progress=False,
                  callbacks=[SaveWeights("mlp-resumed")])
+    gankit.train(config("mlp-joint", 12), out / "mlp-joint", progress=False,
+                 callbacks=[SaveWeights("mlp-joint")])
     gankit.train(config("dcgan-syncbn", 6), out / "dcgan", progress=False,
                  callbacks=[SaveWeights("dcgan")])
     # the command line: a batch that does not split over the ranks is one line, exit 2
@@ -111,7 +119,7 @@ def two_ranks(tmp_path_factory):
 
 def test_two_ranks_keep_identical_weights(two_ranks):
     out, _ = two_ranks
-    for name in ("mlp", "mlp-resumed", "dcgan"):
+    for name in ("mlp", "mlp-resumed", "mlp-joint", "dcgan"):
         r0 = load_file(out / f"{name}-rank0.safetensors")
         r1 = load_file(out / f"{name}-rank1.safetensors")
         params = [k for k in r0 if "running_" not in k and "num_batches" not in k]
@@ -131,6 +139,8 @@ def test_two_ranks_match_one_process_with_the_same_global_batch(two_ranks, tmp_p
     for a, b in zip(*logs):
         assert a["loss_d"] == pytest.approx(b["loss_d"], abs=1e-4)
         assert a["loss_g"] == pytest.approx(b["loss_g"], abs=1e-4)
+    one = gankit.train(config("mlp-joint", 12), tmp_path / "mlp-joint", progress=False)
+    assert_close(checkpoint_weights(out / "mlp-joint"), weights(one), atol=1e-5)
     # BatchNorm over the global batch (train.sync_batchnorm) equals one process's BatchNorm
     one = gankit.train(config("dcgan-syncbn", 6), tmp_path / "dcgan", progress=False)
     assert_close(checkpoint_weights(out / "dcgan"), weights(one), atol=1e-4)

@@ -29,18 +29,23 @@ class DataConfig:
     channels: int | None = None          # 1 or 3; None keeps the data's own
     skip_bad: bool = False               # skip unreadable images with a warning instead of failing
     download: bool = True
+    limit: int = 0                       # train on the first N items only; 0 = all (MNIST: 50000
+                                         # keeps train[50000:] out, as Goodfellow et al. did)
 
 
 @dataclass
 class ModelConfig:
     name: str = "dcgan"                  # mlp | dcgan
     latent_dim: int = 100
-    prior: str = "normal"                # normal | uniform (on [-1, 1])
+    prior: str = "normal"                # normal | uniform (on [-1, 1]) | uniform-sqrt3 (unit variance)
     g_hidden: tuple[int, ...] = (1200, 1200)  # mlp: generator hidden widths
     d_hidden: tuple[int, ...] = (240, 240)    # mlp: maxout units per discriminator layer
     maxout_pieces: int = 5               # mlp
     d_dropout: float = 0.0               # mlp: dropout on D's input
     d_hidden_dropout: float = 0.0        # mlp: dropout on the input of each of D's later layers
+    g_init: float = 0.0                  # G's weights ~ U(-r, r) and biases 0 (pylearn2's irange);
+    d_init: float = 0.0                  # D's likewise; 0 = PyTorch's default init
+    g_bias_from_data: bool = False       # mlp: G's output starts at the data's mean image
     width: int = 0                       # dcgan: channels next to the image; 0 = 128 up to 28 px, else 64
     spectral_norm: bool = False          # any model: spectral normalisation of D's conv/linear layers
     minibatch_std: bool = False          # D: minibatch std-deviation feature before its last layer
@@ -55,6 +60,8 @@ class TrainConfig:
     steps: int = 2000                    # total generator updates of the run
     batch_size: int = 64
     d_steps: int = 1                     # k: discriminator updates per generator update
+    simultaneous: bool = False           # k = 1: D and G step at once on one batch of fakes, both
+                                         # gradients at the same point (Goodfellow et al.'s code)
     loss: str = "nonsaturating"
     penalty: str = "none"                # none | gp (Gulrajani et al.) | r1 (Mescheder et al.), on D
     penalty_weight: float = 10.0         # gp: lambda; r1: gamma (D's loss gets gamma/2 * R1)
@@ -72,6 +79,10 @@ class TrainConfig:
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)  # adam
     momentum: float = 0.5                # sgd
+    momentum_final: float = 0.5          # sgd: momentum moves linearly to this...
+    momentum_ramp: tuple[int, int] = (0, 0)  # ...from the first to the second generator step
+    lr_decay: float = 1.0                # both lrs are divided by this after every generator step...
+    min_lr: float = 0.0                  # ...but not below this (pylearn2's ExponentialDecay)
     seed: int = 0
     device: str = "auto"                 # auto | cpu | cuda
     precision: str = "fp32"              # fp32 | bf16 | fp16: autocast dtype of forwards and losses
@@ -267,6 +278,25 @@ def validate(cfg: Config) -> Config:
             raise ConfigError(f"{key} must be 0 (off) or positive, got {values[key]}")
     if not 0.0 <= cfg.train.ema < 1.0:
         raise ConfigError(f"train.ema must be in [0, 1) (0 = off, e.g. 0.999), got {cfg.train.ema}")
+    for key in ("data.limit", "model.g_init", "model.d_init", "train.min_lr"):
+        if values[key] < 0:
+            raise ConfigError(f"{key} must be 0 (off) or positive, got {values[key]}")
+    if cfg.train.lr_decay < 1.0:
+        raise ConfigError(f"train.lr_decay divides the learning rates at every step: it must be at least "
+                          f"1 (1 = off, e.g. 1.000004), got {cfg.train.lr_decay}")
+    start, end = cfg.train.momentum_ramp
+    if not 0 <= start <= end:
+        raise ConfigError(f"train.momentum_ramp is a start and an end step with 0 <= start <= end, "
+                          f"got {start},{end}")
+    if not 0.0 <= cfg.train.momentum_final < 1.0 or not 0.0 <= cfg.train.momentum < 1.0:
+        raise ConfigError(f"train.momentum and train.momentum_final must be in [0, 1), got "
+                          f"{cfg.train.momentum} and {cfg.train.momentum_final}")
+    if cfg.train.simultaneous and cfg.train.d_steps != 1:
+        raise ConfigError(f"train.simultaneous steps D and G together, once each: it needs "
+                          f"train.d_steps 1, got {cfg.train.d_steps}")
+    if cfg.model.g_bias_from_data and cfg.model.name != "mlp":
+        raise ConfigError(f"model.g_bias_from_data sets the mlp generator's output bias; the "
+                          f"{cfg.model.name} model has none to set: drop it or use --model mlp")
     if cfg.model.width < 0:
         raise ConfigError(f"model.width must be 0 (automatic) or positive, got {cfg.model.width}")
     if cfg.train.device not in ("auto", "cpu", "cuda") and not cfg.train.device.startswith("cuda:"):

@@ -8,17 +8,26 @@ from .registry import Registry
 
 PRESETS: Registry[dict[str, Any]] = Registry("preset")
 
-# Goodfellow et al. 2014, MNIST (the authors' pylearn2 configuration): MLP G with ReLU and a
-# sigmoid output, maxout D with dropout (input include probability 0.8, 0.5 before each later
-# layer), SGD with momentum, minibatch 100, k = 1, and the non-saturating G loss that the paper
-# recommends in practice. Not followed: the authors' uniform init (irange .05 G, .005 D), max
-# column norm 1.9365, momentum rising to 0.7 and the learning-rate decay.
+# Goodfellow et al. 2014, MNIST, as the authors' pylearn2 configuration (goodfeli/adversarial,
+# mnist.yaml) sets it up: MLP G (ReLU, sigmoid output) and maxout D with dropout (input include
+# probability 0.8, 0.5 before each later layer); weights ~ U(-.05, .05) in G and U(-.005, .005)
+# in D, biases 0 except G's output, which starts at the data's mean image; SGD with minibatch 100,
+# lr 0.1, momentum 0.5 rising to 0.7 from epoch 1 to 250 (500 updates an epoch), lr divided by
+# 1.000004 after every update (floor 1e-6); k = 1 and the non-saturating G loss. D's objective
+# there is half the summed cross-entropies, which under SGD is D's lr halved: lr_d = 0.05. Their
+# code stepped D and G simultaneously (one batch of fakes, both gradients at the same point), not
+# alternately as the paper's Algorithm 1 reads: train.simultaneous. Without the init, or with
+# alternating steps, the run collapses within a few thousand steps (docs/results.md).
+# Their noise was U(-sqrt 3, sqrt 3) (unit variance): model.prior uniform-sqrt3.
 PRESETS.add("gan2014", {
-    "model.name": "mlp", "model.prior": "uniform", "model.latent_dim": 100,
+    "model.name": "mlp", "model.prior": "uniform-sqrt3", "model.latent_dim": 100,
     "model.g_hidden": (1200, 1200), "model.d_hidden": (240, 240), "model.maxout_pieces": 5,
     "model.d_dropout": 0.2, "model.d_hidden_dropout": 0.5,
-    "train.optimizer": "sgd", "train.lr_g": 0.1, "train.lr_d": 0.1, "train.momentum": 0.5,
-    "train.batch_size": 100, "train.d_steps": 1, "train.loss": "nonsaturating",
+    "model.g_init": 0.05, "model.d_init": 0.005, "model.g_bias_from_data": True,
+    "train.optimizer": "sgd", "train.lr_g": 0.1, "train.lr_d": 0.05, "train.momentum": 0.5,
+    "train.momentum_final": 0.7, "train.momentum_ramp": (500, 125000), "train.lr_decay": 1.000004,
+    "train.min_lr": 1e-6, "train.batch_size": 100, "train.d_steps": 1, "train.simultaneous": True,
+    "train.loss": "nonsaturating",
 })
 
 # Radford et al. 2015: N(0, 1) noise of 100 dims, Adam 2e-4 with beta1 0.5, minibatch 128.

@@ -21,6 +21,7 @@ import torch
 
 from .config import Config, HealthConfig, flatten, validate
 from .data import load_dataset
+from .data.base import data_mean, first_items
 from .errors import CheckpointError, ConfigError
 from .gans import GAN
 from .gans import build_gan as assemble_gan
@@ -196,6 +197,7 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, force: bool = F
     data = load_dataset(cfg.data.name, data_dir=cfg.data.data_dir, resolution=cfg.data.resolution,
                         channels=cfg.data.channels, download=cfg.data.download,
                         skip_bad=cfg.data.skip_bad, seed=cfg.train.seed)
+    data = first_items(data, cfg.data.limit)
     info = DataInfo.of(data)
     monitor = HealthMonitor(out, cfg, data, info)  # its settings fail here, before any writing
     if cfg.train.tensorboard:
@@ -207,6 +209,8 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, force: bool = F
                               f"trained on {saved.sample_shape}: resume with the same data")
     torch.manual_seed(cfg.train.seed)  # initial weights follow --seed
     gan = build_gan(cfg, info, device)
+    if cfg.model.g_bias_from_data and not resume:
+        gan.G.start_at_(gan.to_model(data_mean(data)))
     trainer = Trainer(gan, data, cfg.train)
     if resume:
         distributed.on_main(clean_partial_saves, out)

@@ -10,7 +10,7 @@ float32 N x D in their native coordinates. Models map to and from their own rang
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import torch
@@ -61,3 +61,38 @@ class Dataset(Protocol):
     def sample_shape(self) -> tuple[int, ...]: ...
 
     def get(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]: ...
+
+
+class Head:
+    """The first n items of a dataset that streams (the others are sliced, see ``first_items``)."""
+
+    def __init__(self, base: Dataset, n: int):
+        self.base, self.n = base, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getattr__(self, name: str):  # name, kind, sample_shape, classes, info: the base's
+        return getattr(self.base, name)
+
+    def get(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.base.get(index)
+
+
+def first_items(dataset: Dataset, n: int) -> Dataset:
+    """The first n items (all of them when n is 0 or at least the dataset's length)."""
+    if n <= 0 or n >= len(dataset):
+        return dataset
+    if isinstance(dataset, TensorDataset):
+        return replace(dataset, x=dataset.x[:n], y=None if dataset.y is None else dataset.y[:n],
+                       info={**dataset.info, "first": n})
+    return Head(dataset, n)
+
+
+def data_mean(dataset: Dataset, chunk: int = 10000) -> torch.Tensor:
+    """The mean item (float64), read in chunks so streamed data never sits in memory at once."""
+    total = torch.zeros(dataset.sample_shape, dtype=torch.float64)
+    for i in range(0, len(dataset), chunk):
+        x, _ = dataset.get(torch.arange(i, min(i + chunk, len(dataset))))
+        total += x.double().sum(0)
+    return total / len(dataset)

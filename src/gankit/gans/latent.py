@@ -29,6 +29,9 @@ PRIORS.add("normal", lambda shape, generator, device: torch.randn(
     shape, generator=generator, device=device))
 PRIORS.add("uniform", lambda shape, generator, device: torch.rand(
     shape, generator=generator, device=device) * 2.0 - 1.0)
+# U(-sqrt 3, sqrt 3): unit variance, the noise of Goodfellow et al.'s own code (adversarial/).
+PRIORS.add("uniform-sqrt3", lambda shape, generator, device: (torch.rand(
+    shape, generator=generator, device=device) * 2.0 - 1.0) * 3.0 ** 0.5)
 
 
 class LatentParts(NamedTuple):

@@ -93,6 +93,17 @@ def spectral_normalize_(module: nn.Module) -> nn.Module:
     return module
 
 
+def uniform_init_(module: nn.Module, r: float) -> nn.Module:
+    """Weights of every conv and linear layer ~ U(-r, r), their biases 0: pylearn2's `irange`,
+    the init of Goodfellow et al.'s MLP GAN (r = .05 for G, .005 for D). Norm layers keep theirs."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.modules.conv._ConvNd)):
+            nn.init.uniform_(layer.weight, -r, r)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+    return module
+
+
 def d_input_shape(cfg: ModelConfig, family: ModelFamily, shape: Shape, num_classes: int,
                   pack: int) -> Shape:
     """What D reads: `pack` items along the first axis (PacGAN), plus one-hot labels when they
@@ -120,10 +131,13 @@ def build_models(cfg: ModelConfig, sample_shape: Shape, kind: str, *, latent_wid
         D = CONDITIONINGS.get(cfg.conditioning)(D, num_classes, family.label_maps)
     if cfg.info_categorical or cfg.info_continuous:
         D = InfoGANDiscriminator(D, QHead(D.feature_dim, cfg.info_categorical, cfg.info_continuous))
+    for net, r in ((G, cfg.g_init), (D, cfg.d_init)):
+        if r > 0:
+            uniform_init_(net, r)
     return G, spectral_normalize_(D) if cfg.spectral_norm else D
 
 
-__all__ = ["MODELS", "ModelFamily", "build_models", "spectral_normalize_", "DCGANGenerator",
+__all__ = ["MODELS", "ModelFamily", "build_models", "spectral_normalize_", "uniform_init_", "DCGANGenerator",
            "DCGANDiscriminator", "MLPGenerator", "MLPDiscriminator", "Maxout", "MinibatchStd", "DOutput",
            "ConcatDiscriminator", "ProjectionDiscriminator", "InfoGANDiscriminator", "QHead",
            "MLPAutoencoder", "ConvAutoencoder"]

@@ -20,6 +20,8 @@ OUTPUTS: dict[str, tuple[type[nn.Module], tuple[float, float] | None]] = {
     "tanh": (nn.Tanh, (-1.0, 1.0)),
     "linear": (nn.Identity, None),
 }
+# Output activation -> its inverse, for a bias that makes G's output a chosen value.
+INVERSES = {"sigmoid": torch.logit, "tanh": torch.atanh, "linear": lambda t: t}
 
 
 class MLPGenerator(nn.Module):
@@ -28,6 +30,7 @@ class MLPGenerator(nn.Module):
         super().__init__()
         self.out_shape = tuple(out_shape)
         activation, self.output_range = OUTPUTS[output]
+        self.output = output
         layers: list[nn.Module] = []
         width = latent_dim
         for h in hidden:
@@ -38,6 +41,16 @@ class MLPGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:  # B x latent -> B x *out_shape
         return self.net(z).view(z.shape[0], *self.out_shape)
+
+    @torch.no_grad()
+    def start_at_(self, mean: torch.Tensor) -> None:
+        """Set the output layer's bias so that a zero pre-activation gives `mean` (an item of
+        out_shape): Goodfellow et al.'s code started G at MNIST's mean digit this way
+        (pylearn2's init_sigmoid_bias_from_marginals, which clips the mean to [1e-7, 1 - 1e-7])."""
+        low, high = self.output_range or (-math.inf, math.inf)
+        eps = 1e-7 * (high - low) if self.output_range else 0.0
+        mean = mean.reshape(-1).double().clamp(low + eps, high - eps)
+        self.net[-2].bias.copy_(INVERSES[self.output](mean))
 
 
 class Maxout(nn.Module):

@@ -1,6 +1,7 @@
 """The one training loop: Algorithm 1 of Goodfellow et al. 2014, for every GAN variant.
 
     for each generator update:
+        set SGD's momentum and decay the learning rates (train.momentum_ramp, train.lr_decay)
         repeat d_steps (k) times:
             fresh real minibatch x, fresh noise z
             update D on loss.d(D(x), D(G(z))) + penalties  (G(z) made without autograd)
@@ -8,6 +9,9 @@
         fresh noise z
         update G on loss.g(D(G(z)))                      (D frozen: no grads for its weights)
         move the average of G's weights (train.ema)
+
+With train.simultaneous (k = 1), D and G instead step together on one batch of fakes, each on its
+own loss's gradient at the same point, as the authors' code did (`joint_update`).
 
 The loop owns backward(), step() and the EMA; the GAN object only computes losses. Penalties and
 constraints are chosen once from the config, as lists the D step walks. Callbacks (progress,
@@ -33,7 +37,7 @@ from .batches import Batches
 from .distributed import make_parallel
 from .ema import make_ema, update_ema_
 from .instance_noise import InstanceNoise
-from .optim import make_optimizers
+from .optim import make_optimizers, schedule_
 from .precision import Precision
 
 
@@ -99,48 +103,90 @@ class Trainer:
         x = x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         return self.gan.to_model(x), None if y is None else y.to(self.device, non_blocking=True)
 
-    def d_update(self) -> dict[str, torch.Tensor]:
-        real, labels = self.real_batch()
+    def d_objective(self, real: torch.Tensor, labels: torch.Tensor | None,
+                    fake: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """D's loss and penalties on a real batch and a fake one made without autograd."""
         with self.parallel.d_step(), self.precision.autocast():
-            with torch.no_grad():  # D's update needs no gradient through G
-                # the global batch's noise, of which this rank takes its slice
-                z = self.parallel.shard(self.gan.sample_z(self.cfg.batch_size, self.z_gen))
-                fake = self.gan.G(z)
             real, fake = self.instance_noise(real, self.step), self.instance_noise(fake, self.step)
             loss, stats = self.gan.d_loss(real, fake, z, labels)
             for name, penalty, weight in self.d_penalties:
                 value = penalty.compute(*self.gan.penalty_inputs(real, fake, labels), self.penalty_gen)
                 loss = loss + weight * value
                 stats[f"penalty_{name}"] = value.detach()
-        self.opt_d.zero_grad(set_to_none=True)
-        self.precision.scale(loss, self.opt_d).backward()
+        self.last_real = (real, labels)  # what feature matching compares G's samples with
+        return loss, stats
+
+    def fakes(self, grad: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fresh latents (this rank's slice of the global batch's) and G's samples of them (G
+        through DDP inside `parallel.g_step()`, plain outside it)."""
+        with self.precision.autocast(), torch.set_grad_enabled(grad):
+            z = self.parallel.shard(self.gan.sample_z(self.cfg.batch_size, self.z_gen))
+            return z, self.gan.G(z)
+
+    def g_objective(self, z: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """G's loss through D, whose weights get no gradient (D stays plain under DDP: its
+        wrapper would wait for gradients that never come)."""
+        D = self.gan.D
+        D.requires_grad_(False)
+        try:
+            with self.precision.autocast():
+                return self.gan.g_loss(self.instance_noise(fake, self.step), z, *self.last_real)
+        finally:
+            D.requires_grad_(True)
+
+    def backward(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
+        opt.zero_grad(set_to_none=True)
+        self.precision.scale(loss, opt).backward()
+
+    def step_d(self) -> None:
         self.precision.step(self.opt_d)
         for constrain in self.d_constraints:
             constrain(self.gan.D)
-        self.last_real = (real, labels)  # what feature matching compares G's samples with
+
+    def step_g(self) -> None:
+        self.precision.step(self.opt_g)
+        if self.g_ema is not None:
+            update_ema_(self.g_ema, self.gan.G, self.cfg.ema)
+
+    def d_update(self) -> dict[str, torch.Tensor]:
+        real, labels = self.real_batch()
+        z, fake = self.fakes(grad=False)  # D's update needs no gradient through G
+        loss, stats = self.d_objective(real, labels, fake, z)
+        self.backward(loss, self.opt_d)
+        self.step_d()
         return stats
 
     def g_update(self) -> dict[str, torch.Tensor]:
-        D = self.gan.D
-        D.requires_grad_(False)  # G's update needs gradients through D, not for D's weights
-        try:
-            with self.parallel.g_step(), self.precision.autocast():
-                z = self.parallel.shard(self.gan.sample_z(self.cfg.batch_size, self.z_gen))
-                fake = self.instance_noise(self.gan.G(z), self.step)
-                loss, stats = self.gan.g_loss(fake, z, *self.last_real)
-            self.opt_g.zero_grad(set_to_none=True)
-            self.precision.scale(loss, self.opt_g).backward()
-            self.precision.step(self.opt_g)
-        finally:
-            D.requires_grad_(True)
-        if self.g_ema is not None:
-            update_ema_(self.g_ema, self.gan.G, self.cfg.ema)
+        with self.parallel.g_step():
+            z, fake = self.fakes(grad=True)
+            loss, stats = self.g_objective(z, fake)
+        self.backward(loss, self.opt_g)
+        self.step_g()
         return stats
 
+    def joint_update(self) -> dict[str, torch.Tensor]:
+        """train.simultaneous: both nets step at once, as Goodfellow et al.'s own code did
+        (pylearn2): one batch of fakes, each net's gradient of its own loss at the same point,
+        then both updates. G's gradient reads D before D's update instead of after it."""
+        real, labels = self.real_batch()
+        with self.parallel.g_step():
+            z, fake = self.fakes(grad=True)
+            d_loss, stats = self.d_objective(real, labels, fake.detach(), z)
+            g_loss, g_stats = self.g_objective(z, fake)
+        self.backward(d_loss, self.opt_d)
+        self.backward(g_loss, self.opt_g)
+        self.step_d()
+        self.step_g()
+        return {**stats, **g_stats}
+
     def train_step(self) -> dict[str, torch.Tensor]:
-        for _ in range(self.cfg.d_steps):
-            stats = self.d_update()
-        stats.update(self.g_update())
+        schedule_([self.opt_g, self.opt_d], self.cfg, self.step)  # momentum ramp, lr decay
+        if self.cfg.simultaneous:
+            stats = self.joint_update()
+        else:
+            for _ in range(self.cfg.d_steps):
+                stats = self.d_update()
+            stats.update(self.g_update())
         self.step += 1
         self.images_seen += self.cfg.d_steps * self.cfg.batch_size
         return stats
