@@ -5,10 +5,11 @@
     python benchmarks/repro_parzen.py ... --set train.simultaneous=false   # an ablation
 
 Trains the paper's model (`--preset gan2014`: MLP G, maxout D, SGD + momentum, batch 100, the
-authors' init and schedules, simultaneous D/G steps) on train[:50000] once per seed, then scores each run with the paper's protocol (gankit evaluate --metrics parzen: 10,000
-samples, sigma from logspace(-1, 0, 10) chosen on train[50000:51000], mean log-likelihood of the
-10,000 test images +- standard error). Prints one row per run and the mean +- standard error over
-seeds; `--also RUN` scores existing runs (e.g. a DCGAN) with the same protocol.
+authors' init and schedules, simultaneous D/G steps) on train[:50000] once per seed, then scores
+each run with the paper's protocol (gankit evaluate --metrics parzen: 10,000 samples, sigma
+from logspace(-1, 0, 10) chosen on train[50000:51000], mean log-likelihood of the 10,000 test
+images +- standard error). Prints one row per run and the mean +- standard error over seeds;
+`--also RUN` scores existing runs (e.g. a DCGAN) with the same protocol.
 Paper: GAN 225 +- 2, Deep GSN 214 +- 1.1, Stacked CAE 121 +- 1.6, DBN 138 +- 2.
 """
 
