@@ -28,16 +28,15 @@ SETTINGS = {
     "mlp": {"data.name": "ring8", "model.name": "mlp", "train.batch_size": 32,
             "model.latent_dim": 8, "model.g_hidden": (32,), "model.d_hidden": (16,),
             "model.maxout_pieces": 2},
-    # the gan2014 preset's way: simultaneous D and G steps, SGD with momentum ramp and lr decay
-    "mlp-joint": {"data.name": "ring8", "model.name": "mlp", "train.batch_size": 32,
-                  "model.latent_dim": 8, "model.g_hidden": (32,), "model.d_hidden": (16,),
-                  "model.maxout_pieces": 2, "train.simultaneous": True, "train.optimizer": "sgd",
-                  "train.lr_g": 0.05, "train.lr_d": 0.05, "train.momentum_final": 0.7,
-                  "train.momentum_ramp": (2, 8), "train.lr_decay": 1.05},
     # DCGAN on digits with BatchNorm over the global batch
     "dcgan-syncbn": {"data.name": "digits", "model.name": "dcgan", "train.batch_size": 32,
                      "model.latent_dim": 16, "model.width": 8, "train.sync_batchnorm": True},
 }
+# the gan2014 preset's way on the same MLP: simultaneous D and G steps, SGD with a momentum ramp
+# and lr decay
+SETTINGS["mlp-joint"] = {**SETTINGS["mlp"], "train.simultaneous": True, "train.optimizer": "sgd",
+                         "train.lr_g": 0.05, "train.lr_d": 0.05, "train.momentum_final": 0.7,
+                         "train.momentum_ramp": (2, 8), "train.lr_decay": 1.05}
 
 
 def config(kind, steps):

@@ -69,6 +69,8 @@ def test_momentum_ramps_and_lr_decays_step_by_step():
                       min_lr=0.1)
     assert [momentum_at(cfg, s) for s in (0, 10, 15, 20, 99)] == pytest.approx([0.5, 0.5, 0.6, 0.7, 0.7])
     assert momentum_at(TrainConfig(momentum=0.3, momentum_final=0.9), 50) == 0.3  # no ramp
+    jump = TrainConfig(momentum=0.5, momentum_final=0.7, momentum_ramp=(5, 5))
+    assert [momentum_at(jump, s) for s in (0, 4, 5, 9)] == pytest.approx([0.5, 0.5, 0.7, 0.7])
     sgd = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0, momentum=0.5)
     adam = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     lrs = []

@@ -73,6 +73,8 @@ class Head:
         return self.n
 
     def __getattr__(self, name: str):  # name, kind, sample_shape, classes, info: the base's
+        if name == "base":  # not set yet (a copy being built): no endless lookup
+            raise AttributeError(name)
         return getattr(self.base, name)
 
     def get(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:

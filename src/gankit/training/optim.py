@@ -43,7 +43,12 @@ def momentum_at(cfg: TrainConfig, step: int) -> float:
     start, end = cfg.momentum_ramp
     if end == 0:
         return cfg.momentum
-    frac = 1.0 if step >= end else max(0.0, (step - start) / (end - start))
+    if step >= end:  # also a ramp of no length (start == end): a jump at `end`
+        frac = 1.0
+    elif step <= start:
+        frac = 0.0
+    else:
+        frac = (step - start) / (end - start)
     return cfg.momentum + frac * (cfg.momentum_final - cfg.momentum)
 
 
